@@ -1,0 +1,225 @@
+// The completion engine: one loaded model, one sequence in its KV caches, and the pipeline
+// context -> prompt -> generate -> account. It knows nothing of VS Code and runs wherever it is
+// constructed (the worker thread in the product, in-process in tests and benchmarks).
+import * as ort from 'onnxruntime-node';
+import { ComputeMeter, ComputeTotals } from './accounting';
+import { EngineError } from './errors';
+import { loadModelPackage, ModelPackage, Precision } from './manifest';
+import { ModelSession } from './model-session';
+import { buildPrompt } from './prompt';
+import { openSession, ProviderAttempt, ProviderChoice } from './providers';
+import { SPECIAL_IDS } from './special-tokens';
+import { applyStopRules, CompletionMode, stopContextFor } from './stop';
+import { CodeTokenizer, TokenStreamDecoder } from './tokenizer';
+
+/** Compute budgets: the predictor threshold a routed block's probability must exceed to run. */
+export const COMPUTE_BUDGETS = { quality: 0.3, balanced: 0.5, fast: 0.7, full: -1 } as const;
+export type ComputeBudget = keyof typeof COMPUTE_BUDGETS;
+
+export interface LoadOptions {
+  modelDir: string;
+  precision?: Precision;
+  provider?: ProviderChoice;
+  threads?: number;
+}
+
+export interface CompletionRequest {
+  path: string;
+  prefix: string;
+  suffix: string;
+  mode?: CompletionMode | 'auto';
+  maxTokens?: number;
+  maxLines?: number;
+  budget?: ComputeBudget;
+  /** Overrides the budget's threshold. */
+  threshold?: number;
+  prefixTokens?: number;
+  suffixTokens?: number;
+  /** Do not reuse the cached prompt (benchmarks of cold prefill). */
+  noReuse?: boolean;
+}
+
+export interface ComputeGrid {
+  /** Text of each generated token. */
+  tokens: string[];
+  /** Indices of the routed blocks (columns). */
+  blocks: number[];
+  /** ran[t][j]: routed block blocks[j] ran for generated token t. */
+  ran: number[][];
+}
+
+export interface CompletionResult {
+  text: string;
+  mode: CompletionMode;
+  tokens: number;
+  stopReason: 'end-of-text' | 'stop-rule' | 'max-tokens';
+  threshold: number;
+  provider: string;
+  precision: Precision;
+  compute: ComputeTotals & { prompt: ComputeTotals; generation: ComputeTotals; grid: ComputeGrid };
+  timing: {
+    prefillMs: number;
+    decodeMs: number;
+    totalMs: number;
+    tokensPerSecond: number;
+    promptTokens: number;
+    reusedTokens: number;
+    prefilledTokens: number;
+  };
+}
+
+export interface EngineInfo {
+  model: string;
+  provider: string;
+  precision: Precision;
+  attempts: ProviderAttempt[];
+  architecture: ModelPackage['manifest']['architecture'];
+  loadMs: number;
+}
+
+function argmax(a: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  let bv = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = a[offset + i];
+    if (v > bv) {
+      bv = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+export class CompletionEngine {
+  private seq: number[] = [];
+
+  private constructor(
+    readonly pkg: ModelPackage,
+    readonly tokenizer: CodeTokenizer,
+    readonly model: ModelSession,
+    readonly info: EngineInfo,
+  ) {}
+
+  static async load(opts: LoadOptions): Promise<CompletionEngine> {
+    const t0 = performance.now();
+    const pkg = loadModelPackage(opts.modelDir, opts.precision ?? 'q4');
+    const tokenizer = CodeTokenizer.load(pkg.tokenizerPath);
+    let opened;
+    try {
+      opened = await openSession(ort, pkg.onnxPath, opts.provider ?? 'auto', {
+        intraOpNumThreads: opts.threads ?? 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (e) {
+      throw new EngineError('model-corrupt', `onnxruntime could not load ${pkg.onnxPath}: ${(e as Error).message.split('\n')[0]}. The model file is damaged or not a MoD Complete model; reinstall it.`);
+    }
+    const arch = pkg.manifest.architecture;
+    const info: EngineInfo = {
+      model: pkg.manifest.name,
+      provider: opened.provider,
+      precision: pkg.precision,
+      attempts: opened.attempts,
+      architecture: arch,
+      loadMs: performance.now() - t0,
+    };
+    return new CompletionEngine(pkg, tokenizer, new ModelSession(ort, opened.session, arch), info);
+  }
+
+  /** Forget the cached sequence (the next request prefills from scratch). */
+  reset(): void {
+    this.model.truncate(0);
+    this.seq = [];
+  }
+
+  private async feed(ids: number[], threshold: number, meter: ComputeMeter) {
+    const start = this.model.length;
+    const r = await this.model.forward(ids, threshold);
+    r.steps.forEach((blocks, t) => meter.add(start + t, blocks, t === ids.length - 1));
+    this.seq.push(...ids);
+    return r;
+  }
+
+  async complete(req: CompletionRequest, isCancelled: () => boolean = () => false): Promise<CompletionResult> {
+    const t0 = performance.now();
+    const arch = this.info.architecture;
+    const threshold = req.threshold ?? COMPUTE_BUDGETS[req.budget ?? 'balanced'];
+    const stopCtx = stopContextFor(req.prefix, req.suffix, req.mode ?? 'auto', req.maxLines ?? 8);
+    const maxTokens = req.maxTokens ?? (stopCtx.mode === 'line' ? 48 : 160);
+    // The model was trained on 512-token windows; keep prompt plus completion inside them.
+    const room = arch.seq_len - maxTokens - 16;
+    const prompt = await buildPrompt(this.tokenizer, req.path, { prefix: req.prefix, suffix: req.suffix }, {
+      prefixTokens: Math.min(req.prefixTokens ?? Math.floor(room * 0.75), room),
+      suffixTokens: Math.min(req.suffixTokens ?? Math.floor(room * 0.25), room),
+    });
+    if (isCancelled()) throw new EngineError('cancelled', 'cancelled');
+    // Reuse the longest cached prefix of the prompt; at least the last token is fed again for its logits.
+    let reuse = 0;
+    if (!req.noReuse) {
+      const limit = Math.min(this.seq.length, prompt.tokens.length - 1);
+      while (reuse < limit && this.seq[reuse] === prompt.tokens[reuse]) reuse++;
+    }
+    this.model.truncate(reuse);
+    this.seq.length = reuse;
+    const meter = new ComputeMeter(this.pkg.manifest.flops, new Set(arch.routed_blocks), arch.n_layer);
+    let r = await this.feed(prompt.tokens.slice(reuse), threshold, meter);
+    const promptCount = meter.tokens.length;
+    const tPrefill = performance.now();
+    const decoder = new TokenStreamDecoder(this.tokenizer);
+    const tokenTexts: string[] = [];
+    const grid: number[][] = [];
+    let stopReason: CompletionResult['stopReason'] = 'max-tokens';
+    let text = '';
+    for (let n = 0; n < maxTokens; n++) {
+      const next = argmax(r.logits, 0, arch.vocab_size);
+      if (next <= SPECIAL_IDS.fileSep) {
+        stopReason = 'end-of-text';
+        break;
+      }
+      tokenTexts.push(decoder.push(next));
+      text = decoder.text;
+      const cut = applyStopRules(text, stopCtx);
+      if (cut !== undefined) {
+        text = text.slice(0, cut);
+        stopReason = 'stop-rule';
+        break;
+      }
+      if (isCancelled()) throw new EngineError('cancelled', 'cancelled');
+      r = await this.feed([next], threshold, meter);
+      const last = meter.tokens[meter.tokens.length - 1];
+      grid.push(arch.routed_blocks.map((b) => (last.blocks[b].ran ? 1 : 0)));
+    }
+    if (stopReason !== 'stop-rule') {
+      // Judge the last (unterminated) line too.
+      const cut = applyStopRules(text + '\n', stopCtx);
+      if (cut !== undefined && cut < text.length) text = text.slice(0, cut);
+    }
+    const tEnd = performance.now();
+    const generated = meter.tokens.length - promptCount;
+    const decodeMs = tEnd - tPrefill;
+    return {
+      text,
+      mode: stopCtx.mode,
+      tokens: tokenTexts.length,
+      stopReason,
+      threshold,
+      provider: this.info.provider,
+      precision: this.info.precision,
+      compute: {
+        ...meter.totals(),
+        prompt: meter.totals(0, promptCount),
+        generation: meter.totals(promptCount),
+        grid: { tokens: tokenTexts.slice(0, grid.length), blocks: arch.routed_blocks, ran: grid },
+      },
+      timing: {
+        prefillMs: tPrefill - t0,
+        decodeMs,
+        totalMs: tEnd - t0,
+        tokensPerSecond: generated > 0 ? (generated * 1000) / decodeMs : 0,
+        promptTokens: prompt.tokens.length,
+        reusedTokens: reuse,
+        prefilledTokens: prompt.tokens.length - reuse,
+      },
+    };
+  }
+}

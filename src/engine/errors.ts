@@ -1,0 +1,14 @@
+/** An error with a message meant for users: what went wrong and what to do about it. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: 'model-missing' | 'model-corrupt' | 'model-version' | 'provider' | 'cancelled' | 'input' | 'internal',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export function isCancelled(e: unknown): boolean {
+  return e instanceof EngineError && e.code === 'cancelled';
+}

@@ -1,0 +1,97 @@
+// Stop rules applied to the text generated so far. Each returns the length of text to keep
+// when generation must stop, or undefined to go on.
+
+export type CompletionMode = 'line' | 'multiline';
+
+export interface StopContext {
+  mode: CompletionMode;
+  /** Indentation (leading whitespace width) of the line the cursor is on. */
+  cursorIndent: number;
+  /** Whether the cursor line, before the cursor, opens a block (ends with {, (, [, : or =>). */
+  opensBlock: boolean;
+  maxLines: number;
+}
+
+export function indentWidth(line: string): number {
+  let w = 0;
+  for (const ch of line) {
+    if (ch === ' ') w++;
+    else if (ch === '\t') w += 4;
+    else break;
+  }
+  return w;
+}
+
+/** Single-line requests end at the first newline. */
+export function stopAtLineEnd(text: string, ctx: StopContext): number | undefined {
+  if (ctx.mode !== 'line') return undefined;
+  const nl = text.indexOf('\n');
+  return nl >= 0 ? nl : undefined;
+}
+
+/** Multi-line requests end after maxLines complete lines. */
+export function stopAtLineBudget(text: string, ctx: StopContext): number | undefined {
+  if (ctx.mode !== 'multiline') return undefined;
+  let count = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) if (++count >= ctx.maxLines) return i;
+  return undefined;
+}
+
+/**
+ * Multi-line requests end when a complete later line dedents below the scope the cursor is in
+ * (below the cursor line's indent, or to it when the cursor line opened a block whose body we write).
+ */
+export function stopAtScopeEnd(text: string, ctx: StopContext): number | undefined {
+  if (ctx.mode !== 'multiline') return undefined;
+  const lines = text.split('\n');
+  let offset = lines[0].length + 1;
+  for (let i = 1; i < lines.length - 1; i++) {
+    const line = lines[i];
+    if (line.trim()) {
+      const ind = indentWidth(line);
+      // Closing the block the cursor opened (e.g. `}` at the opener's indent) is part of the completion.
+      const closer = /^\s*[)\]}]/.test(line);
+      if (ind < ctx.cursorIndent || (ind === ctx.cursorIndent && ctx.opensBlock && !closer)) return offset - 1;
+      if (ind === ctx.cursorIndent && closer && ctx.opensBlock) return offset + line.length;
+    }
+    offset += line.length + 1;
+  }
+  return undefined;
+}
+
+export const STOP_RULES = [stopAtLineEnd, stopAtLineBudget, stopAtScopeEnd];
+
+export function applyStopRules(text: string, ctx: StopContext): number | undefined {
+  let cut: number | undefined;
+  for (const rule of STOP_RULES) {
+    const c = rule(text, ctx);
+    if (c !== undefined && (cut === undefined || c < cut)) cut = c;
+  }
+  return cut;
+}
+
+/** Completion mode for a cursor: one line when code sits right of the cursor; several lines only
+ * where a block opens at the end of the cursor line. */
+export function chooseMode(prefix: string, suffix: string): CompletionMode {
+  const restOfLine = suffix.split('\n', 1)[0];
+  if (restOfLine.trim()) return 'line';
+  return opensBlock(prefix) ? 'multiline' : 'line';
+}
+
+function cursorLine(prefix: string): string {
+  return prefix.slice(prefix.lastIndexOf('\n') + 1);
+}
+
+export function opensBlock(prefix: string): boolean {
+  return /(\{|\(|\[|:|=>)\s*$/.test(cursorLine(prefix));
+}
+
+export function stopContextFor(prefix: string, suffix: string, mode: CompletionMode | 'auto', maxLines: number): StopContext {
+  const line = cursorLine(prefix);
+  return {
+    mode: mode === 'auto' ? chooseMode(prefix, suffix) : mode,
+    cursorIndent: indentWidth(line),
+    opensBlock: opensBlock(prefix),
+    maxLines,
+  };
+}

@@ -1,0 +1,211 @@
+"""Decoder-only transformer with Mixture-of-Depths routing (Raposo et al., 2024).
+
+Every other block is routed: a linear router scores each token, the block processes only the
+top-k tokens of the sequence (expert choice, capacity 12.5%), attending among themselves with a
+causal mask and RoPE at their original positions; their output is x + sigmoid(r) * f(x) and every
+other token passes through unchanged. Top-k is non-causal, so a small causal predictor (an MLP on
+the block input with a stop-gradient) learns top-k membership with BCE; at inference it decides,
+token by token, whether the block runs at all.
+
+Switches: routing='dense' (baseline), 'mod', 'stochastic' (top-k of Gaussian noise), and
+router_bce=True (the paper's auxiliary BCE on the router logits).
+"""
+import math
+from dataclasses import dataclass, asdict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Config:
+    vocab_size: int = 4096
+    d_model: int = 256
+    n_layer: int = 8
+    n_head: int = 4
+    mlp_mult: int = 4
+    seq_len: int = 512
+    routing: str = 'mod'          # 'dense' | 'mod' | 'stochastic'
+    capacity: float = 0.125       # fraction of the sequence a routed block processes
+    router_bce: bool = False      # auxiliary BCE on the router logits (paper's first sampling fix)
+    router_bce_weight: float = 0.01
+    predictor_hidden: int = 64
+    rope_base: float = 10000.0
+    norm_eps: float = 1e-5
+
+    def routed(self, layer: int) -> bool:
+        return self.routing != 'dense' and layer % 2 == 1
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+
+
+def rope(x, pos, base):
+    """Rotary embedding by explicit positions. x: [B, H, T, hd], pos: [B, T] (original positions)."""
+    hd = x.shape[-1]
+    inv = base ** (-torch.arange(0, hd, 2, device=x.device, dtype=torch.float32) / hd)
+    ang = pos.float()[:, None, :, None] * inv  # [B, 1, T, hd/2]
+    cos, sin = ang.cos().type_as(x), ang.sin().type_as(x)
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.base = cfg.rope_base
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+
+    def forward(self, x, pos, mask):
+        """mask: [B or 1, T, T] bool, True where query i may attend to key j."""
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, D // self.n_head).permute(2, 0, 3, 1, 4)
+        q, k = rope(q, pos, self.base), rope(k, pos, self.base)
+        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+        att = att.masked_fill(~mask[:, None], float('-inf')).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, D)
+        return self.proj(y)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg, routed):
+        super().__init__()
+        self.routed = routed
+        self.norm1 = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.attn = Attention(cfg)
+        self.norm2 = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.fc1 = nn.Linear(cfg.d_model, cfg.mlp_mult * cfg.d_model, bias=False)
+        self.fc2 = nn.Linear(cfg.mlp_mult * cfg.d_model, cfg.d_model, bias=False)
+        if routed:
+            self.router = nn.Linear(cfg.d_model, 1, bias=False)
+            self.predictor = nn.Sequential(
+                nn.Linear(cfg.d_model, cfg.predictor_hidden), nn.SiLU(), nn.Linear(cfg.predictor_hidden, 1))
+
+    def delta(self, x, pos, mask):
+        """f(x): what the block adds to the residual stream (attention plus MLP), counted once."""
+        a = self.attn(self.norm1(x), pos, mask)
+        h = self.fc2(F.silu(self.fc1(self.norm2(x + a))))
+        return a + h
+
+    def forward_topk(self, x, cfg):
+        """Training routing: the top-k tokens of each sequence by router score (or by noise when
+        routing is stochastic) go through the block at their original positions; the rest pass."""
+        B, T, D = x.shape
+        r = self.router(x).squeeze(-1).float()                      # [B, T]
+        plog = self.predictor(x.detach()).squeeze(-1).float()       # stop-gradient: no effect on the LM
+        k = max(1, int(cfg.capacity * T))
+        scores = torch.randn_like(r) if cfg.routing == 'stochastic' else r
+        sel_idx = scores.topk(k, dim=1).indices.sort(dim=1).values    # [B, k], original positions
+        member = torch.zeros_like(r).scatter(1, sel_idx, 1.0)
+        gidx = sel_idx[..., None].expand(B, k, D)
+        xs = x.gather(1, gidx)
+        w = torch.sigmoid(r.gather(1, sel_idx))[..., None].type_as(x)
+        # Sorted positions make the plain lower-triangular mask the causal mask among the selected.
+        ys = xs + w * self.delta(xs, sel_idx, causal_mask(k, x.device))
+        out = x.scatter(1, gidx, ys)
+        aux = F.binary_cross_entropy_with_logits(plog, member)
+        if cfg.router_bce:
+            aux = aux + cfg.router_bce_weight * F.binary_cross_entropy_with_logits(r, member)
+        with torch.no_grad():
+            pred, tgt = plog > 0, member > 0.5
+            tp = (pred & tgt).sum().float()
+            st = dict(acc=(pred == tgt).float().mean().item(), precision=(tp / pred.sum().clamp(min=1)).item(),
+                      recall=(tp / tgt.sum().clamp(min=1)).item(), pred_frac=pred.float().mean().item(), sel_idx=sel_idx)
+        return out, aux, st
+
+    def forward_predictor(self, x, pos, full, threshold):
+        """Inference routing: a token runs the block when sigmoid(predictor) > threshold, attending
+        to earlier selected tokens only; this is what the exported graph computes step by step."""
+        T = x.shape[1]
+        r = self.router(x).squeeze(-1).float()
+        plog = self.predictor(x).squeeze(-1).float()
+        sel = torch.sigmoid(plog) > threshold                               # [B, T], causal per token
+        # The diagonal keeps unselected rows finite (their result is discarded).
+        eye = torch.eye(T, dtype=torch.bool, device=x.device)[None]
+        mask = (full & sel[:, None, :]) | eye
+        w = torch.sigmoid(r)[..., None].type_as(x)
+        out = torch.where(sel[..., None], x + w * self.delta(x, pos, mask), x)
+        return out, dict(pred_frac=sel.float().mean().item(), sel=sel, prob=torch.sigmoid(plog))
+
+
+def causal_mask(T, device):
+    return torch.ones(T, T, dtype=torch.bool, device=device).tril()[None]
+
+
+class MoDModel(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg, cfg.routed(i)) for i in range(cfg.n_layer))
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.apply(self._init)
+        for b in self.blocks:  # residual branches scaled down with depth (GPT-2)
+            nn.init.normal_(b.attn.proj.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
+            nn.init.normal_(b.fc2.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if getattr(m, 'bias', None) is not None:
+                nn.init.zeros_(m.bias)
+
+    def forward(self, idx, targets=None, mode='topk', threshold=0.5):
+        """mode 'topk': training routing (non-causal top-k); 'predictor': inference routing, each
+        token runs a routed block when sigmoid(predictor) > threshold (threshold < 0: every block on)."""
+        B, T = idx.shape
+        x = self.embed(idx)
+        pos = torch.arange(T, device=idx.device)[None].expand(B, T)
+        full = causal_mask(T, idx.device)
+        aux = torch.zeros((), device=idx.device)
+        stats = []
+        for i, blk in enumerate(self.blocks):
+            if not blk.routed:
+                x = x + blk.delta(x, pos, full)
+                continue
+            if mode == 'topk':
+                x, aux_i, st = blk.forward_topk(x, self.cfg)
+                aux = aux + aux_i
+            else:
+                x, st = blk.forward_predictor(x, pos, full, threshold)
+            stats.append(dict(layer=i, **st))
+        logits = F.linear(self.norm(x), self.embed.weight)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.reshape(-1))
+        return logits, loss, aux, stats
+
+
+def forward_flops(cfg: Config, T: int, every_block_on=False, routed_frac=None):
+    """Matmul FLOPs of one forward pass over a sequence of T tokens (causal attention counted
+    over the keys each query actually sees). routed_frac: fraction of tokens a routed block
+    processes (defaults to the capacity); every_block_on counts routed blocks on all tokens."""
+    d, hd_total = cfg.d_model, cfg.d_model
+    per_tok_block = 2 * (4 * d * d + 2 * cfg.mlp_mult * d * d)
+
+    def block(n):  # n tokens, attention among themselves (causal: n(n+1)/2 pairs)
+        return n * per_tok_block + 2 * 2 * hd_total * n * (n + 1) / 2
+
+    total = T * 2 * d * cfg.vocab_size
+    for i in range(cfg.n_layer):
+        if cfg.routed(i) and not every_block_on:
+            n = int((cfg.capacity if routed_frac is None else routed_frac) * T)
+            total += block(n) + T * (2 * d + 2 * (d * cfg.predictor_hidden + cfg.predictor_hidden))
+        else:
+            total += block(T)
+    return total
