@@ -1,0 +1,185 @@
+// mod-complete: the engine outside VS Code.
+//
+//   mod-complete complete --file F --line L --column C [--json]
+//   mod-complete eval --cases F.jsonl [--json]
+//   mod-complete bench [--json] [--quick]
+//   mod-complete verify
+//
+// Common options: --model DIR, --precision q4|float, --provider auto|cpu|cuda|webgpu|dml|coreml,
+// --budget quality|balanced|fast|full, --threshold X, --mode auto|line|multiline, --max-tokens N.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EngineClient } from '../engine/client';
+import { readDocument, splitAtCursor } from '../engine/document';
+import { COMPUTE_BUDGETS, ComputeBudget, CompletionRequest, LoadOptions } from '../engine/engine';
+import { EngineError } from '../engine/errors';
+import { loadModelPackage, verifyHashes } from '../engine/manifest';
+import { editSimilarity, exactMatch, mean, percentile } from '../engine/metrics';
+import { defaultModelDir } from '../engine/paths';
+import type { ProviderChoice } from '../engine/providers';
+import type { CompletionMode } from '../engine/stop';
+import { runBench } from './bench';
+
+export interface Args { cmd: string; flags: Map<string, string | true> }
+
+export function parseArgs(argv: string[]): Args {
+  const flags = new Map<string, string | true>();
+  const [cmd = 'help', ...rest] = argv;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (!a.startsWith('--')) throw new EngineError('input', `Unexpected argument "${a}".`);
+    const next = rest[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      flags.set(a.slice(2), next);
+      i++;
+    } else flags.set(a.slice(2), true);
+  }
+  return { cmd, flags };
+}
+
+function str(a: Args, name: string): string | undefined {
+  const v = a.flags.get(name);
+  if (v === true) throw new EngineError('input', `--${name} needs a value.`);
+  return v;
+}
+
+function num(a: Args, name: string): number | undefined {
+  const v = str(a, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new EngineError('input', `--${name} must be a number, got "${v}".`);
+  return n;
+}
+
+function loadOptions(a: Args): LoadOptions {
+  return {
+    modelDir: path.resolve(str(a, 'model') ?? defaultModelDir()),
+    precision: (str(a, 'precision') ?? 'q4') as LoadOptions['precision'],
+    provider: (str(a, 'provider') ?? 'auto') as ProviderChoice,
+    threads: num(a, 'threads') ?? 1,
+  };
+}
+
+function requestOptions(a: Args): Partial<CompletionRequest> {
+  const budget = str(a, 'budget');
+  if (budget !== undefined && !(budget in COMPUTE_BUDGETS)) throw new EngineError('input', `--budget must be one of ${Object.keys(COMPUTE_BUDGETS).join(', ')}.`);
+  return {
+    budget: budget as ComputeBudget | undefined,
+    threshold: num(a, 'threshold'),
+    mode: (str(a, 'mode') ?? 'auto') as CompletionMode | 'auto',
+    maxTokens: num(a, 'max-tokens'),
+  };
+}
+
+async function withClient<T>(a: Args, fn: (c: EngineClient) => Promise<T>): Promise<T> {
+  const client = new EngineClient();
+  try {
+    await client.load(loadOptions(a));
+    return await fn(client);
+  } finally {
+    await client.dispose();
+  }
+}
+
+async function complete(a: Args): Promise<void> {
+  const file = str(a, 'file');
+  const line = num(a, 'line');
+  const column = num(a, 'column');
+  if (!file || line === undefined || column === undefined) throw new EngineError('input', 'complete needs --file, --line and --column (1-based).');
+  const text = readDocument(file);
+  const { prefix, suffix } = splitAtCursor(text, line, column);
+  await withClient(a, async (c) => {
+    const r = await c.complete({ path: file, prefix, suffix, ...requestOptions(a) });
+    if (a.flags.has('json')) {
+      const { compute, timing } = r;
+      console.log(JSON.stringify({
+        completion: r.text, mode: r.mode, tokens: r.tokens, stopReason: r.stopReason,
+        flops: compute.flops, denseFlops: compute.denseFlops, computeSaved: compute.saved,
+        kvEntriesSaved: compute.kvEntriesSaved, latencyMs: r.queueMs + timing.totalMs, queueMs: r.queueMs,
+        prefillMs: timing.prefillMs, decodeMs: timing.decodeMs, tokensPerSecond: timing.tokensPerSecond,
+        promptTokens: timing.promptTokens, threshold: r.threshold, provider: r.provider, precision: r.precision,
+        perBlock: compute.perBlock,
+      }));
+    } else {
+      process.stdout.write(r.text + '\n');
+      console.error(`[${r.tokens} tokens, ${(r.queueMs + r.timing.totalMs).toFixed(0)} ms, ${r.timing.tokensPerSecond.toFixed(0)} tok/s, ` +
+        `compute saved ${(100 * r.compute.saved).toFixed(1)}% vs every block on, ${r.provider}/${r.precision}]`);
+    }
+  });
+}
+
+interface EvalCase { id: string; prefix: string; suffix: string; target: string; path?: string }
+
+async function evaluate(a: Args): Promise<void> {
+  const file = str(a, 'cases');
+  if (!file) throw new EngineError('input', 'eval needs --cases F.jsonl.');
+  const cases = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
+    try {
+      return JSON.parse(l) as EvalCase;
+    } catch {
+      throw new EngineError('input', `${file}:${i + 1} is not valid JSON.`);
+    }
+  });
+  await withClient(a, async (c) => {
+    const rows: { id: string; exact: boolean; similarity: number; saved: number; ms: number; completion: string }[] = [];
+    for (const k of cases) {
+      const r = await c.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, ...requestOptions(a), mode: 'line' });
+      rows.push({ id: k.id, exact: exactMatch(r.text, k.target), similarity: editSimilarity(r.text, k.target), saved: r.compute.saved, ms: r.queueMs + r.timing.totalMs, completion: r.text });
+    }
+    const report = {
+      exactMatch: mean(rows.map((r) => (r.exact ? 1 : 0))),
+      editSimilarity: mean(rows.map((r) => r.similarity)),
+      computeSaved: mean(rows.map((r) => r.saved)),
+      p50Ms: percentile(rows.map((r) => r.ms), 50),
+      p95Ms: percentile(rows.map((r) => r.ms), 95),
+      cases: rows.length,
+    };
+    if (a.flags.has('json')) console.log(JSON.stringify(a.flags.has('details') ? { ...report, details: rows } : report));
+    else {
+      console.log(`cases ${report.cases}: exact match ${(100 * report.exactMatch).toFixed(1)}%, edit similarity ${(100 * report.editSimilarity).toFixed(1)}%, ` +
+        `compute saved ${(100 * report.computeSaved).toFixed(1)}%, latency p50 ${report.p50Ms.toFixed(0)} ms, p95 ${report.p95Ms.toFixed(0)} ms`);
+    }
+  });
+}
+
+const HELP = `mod-complete <command> [options]
+  complete --file F --line L --column C [--json]   complete at a 1-based cursor
+  eval --cases F.jsonl [--json]                    exact match / edit similarity on {id,prefix,suffix,target} lines
+  bench [--json] [--quick]                         routed vs every-block-on, quantized vs float, prefill, prompt reuse
+  verify                                           check the model files against their manifest hashes
+options: --model DIR --precision q4|float --provider auto|cpu|cuda|webgpu|dml|coreml
+         --budget quality|balanced|fast|full --threshold X --mode auto|line|multiline --max-tokens N --threads N`;
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const a = parseArgs(argv);
+    switch (a.cmd) {
+      case 'complete':
+        await complete(a);
+        break;
+      case 'eval':
+        await evaluate(a);
+        break;
+      case 'bench': {
+        const report = await runBench({ ...loadOptions(a), quick: a.flags.has('quick') });
+        console.log(a.flags.has('json') ? JSON.stringify(report) : report.table);
+        break;
+      }
+      case 'verify': {
+        const pkg = loadModelPackage(loadOptions(a).modelDir);
+        verifyHashes(pkg);
+        console.log(`${pkg.dir}: all files match manifest.json`);
+        break;
+      }
+      default:
+        console.log(HELP);
+        return a.cmd === 'help' || a.cmd === '--help' ? 0 : 2;
+    }
+    return 0;
+  } catch (e) {
+    console.error(`mod-complete: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof EngineError && e.code === 'input' ? 2 : 1;
+  }
+}
+
+if (require.main === module) void main(process.argv.slice(2)).then((code) => (process.exitCode = code));

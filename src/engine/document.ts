@@ -1,0 +1,40 @@
+// Documents as the engine accepts them: text split at a cursor, with clear refusals for input
+// that cannot be code (binary) or is too large to handle while the user types.
+import * as fs from 'node:fs';
+import { EngineError } from './errors';
+
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
+
+export function checkText(text: string, name: string): void {
+  if (text.length > MAX_DOCUMENT_BYTES) {
+    throw new EngineError('input', `${name} is ${(text.length / 1e6).toFixed(1)} MB; MoD Complete skips files over ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB.`);
+  }
+  if (text.slice(0, 8192).includes('\u0000')) throw new EngineError('input', `${name} looks binary (it contains NUL bytes); MoD Complete only completes text.`);
+}
+
+export function readDocument(file: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new EngineError('input', `Cannot read ${file}: no such file.`);
+  }
+  if (stat.size > MAX_DOCUMENT_BYTES) checkText('x'.repeat(MAX_DOCUMENT_BYTES + 1), file);
+  const text = fs.readFileSync(file, 'utf8');
+  checkText(text, file);
+  return text;
+}
+
+/** Splits text at a 1-based line and column (columns count UTF-16 code units, as editors do). */
+export function splitAtCursor(text: string, line: number, column: number): { prefix: string; suffix: string } {
+  const lines = text.split('\n');
+  if (!Number.isInteger(line) || line < 1 || line > lines.length) throw new EngineError('input', `Line ${line} is outside the file (1..${lines.length}).`);
+  const lineText = lines[line - 1].replace(/\r$/, '');
+  if (!Number.isInteger(column) || column < 1 || column > lineText.length + 1) {
+    throw new EngineError('input', `Column ${column} is outside line ${line} (1..${lineText.length + 1}).`);
+  }
+  let offset = 0;
+  for (let i = 0; i < line - 1; i++) offset += lines[i].length + 1;
+  offset += column - 1;
+  return { prefix: text.slice(0, offset), suffix: text.slice(offset) };
+}

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ComputeMeter } from '../src/engine/accounting';
+import type { FlopsTable } from '../src/engine/manifest';
+
+// Round numbers so the hand computation is easy to follow.
+const F: FlopsTable = { block_per_token: 1000, attention_per_key: 10, lm_head_per_token: 500, predictor_per_token: 7, router_per_token: 3 };
+
+test('FLOPs and KV savings match a hand computation', () => {
+  // 3 blocks, block 1 routed. Token at position 4 (5 keys when every block is on).
+  const m = new ComputeMeter(F, new Set([1]), 3);
+  // Block 0 ran over 5 keys; block 1 skipped; block 2 ran over 5 keys; logits computed.
+  const t = m.add(4, [{ ran: true, keys: 5 }, { ran: false, keys: 0 }, { ran: true, keys: 5 }], true);
+  // executed: head 500 + block0 (1000 + 50) + predictor 7 + block2 (1000 + 50) = 2607
+  assert.equal(t.flops, 2607);
+  // every block on: head 500 + 3 blocks x (1000 + 50) + router 3 = 3653
+  assert.equal(t.denseFlops, 3653);
+  // Next token (position 5): the routed block runs, its cache had 2 rows (+ itself = 3 keys); no logits.
+  const u = m.add(5, [{ ran: true, keys: 6 }, { ran: true, keys: 3 }, { ran: true, keys: 6 }], false);
+  // executed: 2 x (1000 + 60) + predictor 7 + (1000 + 30 + 3) = 3160; dense: 3 x 1060 + 3 = 3183
+  assert.equal(u.flops, 3160);
+  assert.equal(u.denseFlops, 3183);
+  const tot = m.totals();
+  assert.equal(tot.flops, 2607 + 3160);
+  assert.equal(tot.denseFlops, 3653 + 3183);
+  assert.ok(Math.abs(tot.saved - (1 - 5767 / 6836)) < 1e-12);
+  assert.equal(tot.kvEntriesSaved, 1);
+  assert.equal(tot.kvEntries, 5);
+  assert.deepEqual(tot.perBlock.map((b) => [b.block, b.routed, b.ran, b.tokens]), [[0, false, 2, 2], [1, true, 1, 2], [2, false, 2, 2]]);
+  assert.equal(m.totals(1).flops, 3160);
+  assert.throws(() => m.add(6, [{ ran: true, keys: 1 }], false));
+});
