@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient } from '../engine/client';
 import { readDocument, splitAtCursor } from '../engine/document';
-import { COMPUTE_BUDGETS, ComputeBudget, CompletionRequest, LoadOptions } from '../engine/engine';
+import { bitsPerByte } from '../engine/bpb';
+import { COMPUTE_BUDGETS, ComputeBudget, CompletionEngine, CompletionRequest, LoadOptions } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { loadModelPackage, verifyHashes } from '../engine/manifest';
 import { editSimilarity, exactMatch, mean, percentile } from '../engine/metrics';
@@ -146,6 +147,7 @@ const HELP = `mod-complete <command> [options]
   complete --file F --line L --column C [--json]   complete at a 1-based cursor
   eval --cases F.jsonl [--json]                    exact match / edit similarity on {id,prefix,suffix,target} lines
   bench [--json] [--quick]                         routed vs every-block-on, quantized vs float, prefill, prompt reuse
+  bpb --tokens F [--windows N] [--json]            validation bits per byte with predictor routing
   verify                                           check the model files against their manifest hashes
 options: --model DIR --precision q4|float --provider auto|cpu|cuda|webgpu|dml|coreml
          --budget quality|balanced|fast|full --threshold X --mode auto|line|multiline --max-tokens N --threads N`;
@@ -163,6 +165,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'bench': {
         const report = await runBench({ ...loadOptions(a), quick: a.flags.has('quick') });
         console.log(a.flags.has('json') ? JSON.stringify(report) : report.table);
+        break;
+      }
+      case 'bpb': {
+        const file = str(a, 'tokens');
+        if (!file) throw new EngineError('input', 'bpb needs --tokens FILE (uint16 token ids, as written by npm run shards).');
+        const buf = fs.readFileSync(file);
+        const tokens = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+        const engine = await CompletionEngine.load(loadOptions(a));
+        const thr = num(a, 'threshold') ?? COMPUTE_BUDGETS[(str(a, 'budget') ?? 'balanced') as ComputeBudget];
+        const r = await bitsPerByte(engine, tokens, num(a, 'windows') ?? 64, num(a, 'seq-len') ?? engine.info.architecture.seq_len, thr);
+        console.log(a.flags.has('json') ? JSON.stringify({ ...r, threshold: thr, precision: engine.info.precision }) :
+          `${r.bitsPerByte.toFixed(4)} bits/byte over ${r.tokens} tokens (${engine.info.precision}, threshold ${thr}, routed ${(100 * r.routedFraction).toFixed(1)}%)`);
         break;
       }
       case 'verify': {

@@ -24,6 +24,13 @@ export function cudaProviderInstalled(ortRoot: string): boolean {
   return fs.existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so'));
 }
 
+/** WebGPU on Linux goes through Vulkan; without the loader Dawn only prints warnings and fails. */
+export function vulkanLoaderPresent(): boolean {
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib64', '/usr/lib', '/lib64', '/usr/local/lib'];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
 export function candidates(choice: ProviderChoice, ortRoot: string, platform: NodeJS.Platform = process.platform): { try: string[]; passed: ProviderAttempt[] } {
   const passed: ProviderAttempt[] = [];
   let list: string[];
@@ -31,6 +38,10 @@ export function candidates(choice: ProviderChoice, ortRoot: string, platform: No
     list = gpuCandidates(platform).filter((p) => {
       if (p === 'cuda' && !cudaProviderInstalled(ortRoot)) {
         passed.push({ provider: 'cuda', ok: false, reason: 'CUDA provider files are not installed (see README: GPU on Linux)', ms: 0 });
+        return false;
+      }
+      if (p === 'webgpu' && platform === 'linux' && !vulkanLoaderPresent()) {
+        passed.push({ provider: 'webgpu', ok: false, reason: 'the Vulkan loader (libvulkan.so.1) is not installed', ms: 0 });
         return false;
       }
       return true;
