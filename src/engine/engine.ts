@@ -3,6 +3,7 @@
 // constructed (the worker thread in the product, in-process in tests and benchmarks).
 import * as ort from 'onnxruntime-node';
 import { ComputeMeter, ComputeTotals } from './accounting';
+import { COMPUTE_BUDGETS, ComputeBudget } from './budgets';
 import { EngineError } from './errors';
 import { loadModelPackage, ModelPackage, Precision } from './manifest';
 import { ModelSession } from './model-session';
@@ -12,9 +13,6 @@ import { SPECIAL_IDS } from './special-tokens';
 import { applyStopRules, CompletionMode, stopContextFor } from './stop';
 import { CodeTokenizer, TokenStreamDecoder } from './tokenizer';
 
-/** Compute budgets: the predictor threshold a routed block's probability must exceed to run. */
-export const COMPUTE_BUDGETS = { quality: 0.3, balanced: 0.5, fast: 0.7, full: -1 } as const;
-export type ComputeBudget = keyof typeof COMPUTE_BUDGETS;
 
 export interface LoadOptions {
   modelDir: string;

@@ -1,0 +1,68 @@
+// The compute meter in the status bar: state, provider, compute saved for the last suggestion
+// and the session, tokens/s; the tooltip explains, a click opens the menu.
+import * as vscode from 'vscode';
+import { readSettings } from './config';
+import type { EngineHost } from './engine-host';
+import type { SuggestionHistory } from './history';
+
+export function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+export function gflops(x: number): string {
+  return x >= 1e9 ? `${(x / 1e9).toFixed(2)} GFLOP` : `${(x / 1e6).toFixed(1)} MFLOP`;
+}
+
+export class StatusBar implements vscode.Disposable {
+  readonly item = vscode.window.createStatusBarItem('modComplete.status', vscode.StatusBarAlignment.Right, 100);
+  private readonly subs: vscode.Disposable[];
+
+  constructor(private readonly host: EngineHost, private readonly history: SuggestionHistory) {
+    this.item.name = 'MoD Complete';
+    this.item.command = 'modComplete.menu';
+    this.subs = [host.onDidChange(() => this.update()), history.onDidChange(() => this.update())];
+    this.update();
+    this.item.show();
+  }
+
+  text(): string {
+    const last = this.history.latest();
+    const saved = last ? ` ${pct(last.computeSaved)} saved` : '';
+    switch (this.host.status) {
+      case 'loading':
+        return '$(loading~spin) MoD loading';
+      case 'error':
+        return '$(error) MoD error';
+      case 'disabled':
+        return '$(circle-slash) MoD off';
+      case 'generating':
+        return `$(sync~spin) MoD${saved}`;
+      default:
+        return last ? `$(zap) MoD${saved} · ${last.tokensPerSecond.toFixed(0)} tok/s` : `$(zap) MoD ready`;
+    }
+  }
+
+  update(): void {
+    const h = this.host;
+    this.item.text = this.text();
+    this.item.backgroundColor = h.status === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown('**MoD Complete** — local completions with Mixture-of-Depths: routed blocks run only for the tokens their predictor picks.\n\n');
+    if (h.status === 'error') md.appendMarkdown(`Error: ${h.error}\n\n`);
+    if (h.info) md.appendMarkdown(`Model \`${h.info.model}\` (${h.info.precision}) on **${h.info.provider}** · budget **${readSettings().computeBudget}**\n\n`);
+    const last = this.history.latest();
+    if (last) {
+      md.appendMarkdown(`Last suggestion: ${last.tokens} tokens in ${last.latencyMs.toFixed(0)} ms (${last.tokensPerSecond.toFixed(0)} tok/s); ` +
+        `${gflops(last.flops)} executed vs ${gflops(last.denseFlops)} with every block on: **${pct(last.computeSaved)} saved**, ${last.kvEntriesSaved} KV cache entries not stored.\n\n`);
+    }
+    const sess = this.history.session();
+    if (sess.suggestions) md.appendMarkdown(`Session: ${sess.suggestions} suggestions, ${sess.accepted} accepted, ${pct(sess.computeSaved)} compute saved.\n\n`);
+    md.appendMarkdown('Click for the menu.');
+    this.item.tooltip = md;
+  }
+
+  dispose(): void {
+    this.subs.forEach((d) => d.dispose());
+    this.item.dispose();
+  }
+}
