@@ -1,0 +1,120 @@
+// Measures the exported model and writes its model card (models/<name>/MODEL_CARD.md) and the
+// `training` and `quality` sections of its manifest.json. Figures come from the training run's
+// summary (PyTorch) and from the engine itself (onnxruntime-node) on the validation shard.
+//
+//   node out/src/tools/model-card.js --run training/runs/mod-d256-l8 --model models/mod-complete-small [--windows 64]
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bitsPerByte } from '../engine/bpb';
+import { COMPUTE_BUDGETS } from '../engine/budgets';
+import { CompletionEngine } from '../engine/engine';
+import { packageRoot } from '../engine/paths';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+const f3 = (x: number) => x.toFixed(3);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+async function main(): Promise<void> {
+  const root = packageRoot();
+  const run = path.resolve(root, arg('--run', 'training/runs/mod-d256-l8'));
+  const modelDir = path.resolve(root, arg('--model', 'models/mod-complete-small'));
+  const valPath = path.resolve(root, arg('--val', 'data/tokens/val.bin'));
+  const windows = Number(arg('--windows', '64'));
+  const summary = JSON.parse(fs.readFileSync(path.join(run, 'summary.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
+  const corpus = JSON.parse(fs.readFileSync(path.join(root, 'training/corpus-manifest.json'), 'utf8'));
+  const vocab = JSON.parse(fs.readFileSync(path.resolve(root, arg('--vocab-choice', 'data/tokenizer/vocab-choice.json')), 'utf8'));
+  const meta = JSON.parse(fs.readFileSync(path.join(path.dirname(valPath), 'meta.json'), 'utf8'));
+  const buf = fs.readFileSync(valPath);
+  const val = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+
+  const q = {} as Record<string, Awaited<ReturnType<typeof bitsPerByte>>>;
+  for (const precision of ['float', 'q4'] as const) {
+    const e = await CompletionEngine.load({ modelDir, precision, provider: 'cpu' });
+    q[precision] = await bitsPerByte(e, val, windows, e.info.architecture.seq_len, COMPUTE_BUDGETS.balanced);
+    if (precision === 'float') q.floatAllOn = await bitsPerByte(e, val, windows, e.info.architecture.seq_len, COMPUTE_BUDGETS.full);
+    console.log(precision, JSON.stringify(q[precision]));
+  }
+  const quantDelta = q.q4.bitsPerByte / q.float.bitsPerByte - 1;
+  const fin = summary.final;
+  const manifestPath = path.join(modelDir, 'manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  manifest.training = {
+    tokens: summary.tokens, steps: summary.step, seconds: Math.round(summary.elapsed), trainFlops: summary.train_flops,
+    device: 'CPU, 2 threads, bf16 autocast', params: summary.params, seqLen: config.config.seq_len,
+    batchTokens: config.args.batch * config.config.seq_len, lr: config.args.lr, fimRate: 0.5,
+  };
+  manifest.quality = {
+    valBitsPerByteTopk: fin.val_bpb_topk, valBitsPerBytePredictor: fin.val_bpb_predictor,
+    onnxBitsPerByteFloat: q.float.bitsPerByte, onnxBitsPerByteQ4: q.q4.bitsPerByte, onnxBitsPerByteEveryBlockOn: q.floatAllOn.bitsPerByte,
+    quantizedVsFloat: quantDelta, predictorAccuracy: fin.pred_acc, predictorPrecision: fin.pred_precision, predictorRecall: fin.pred_recall,
+    routedFraction: q.q4.routedFraction, routedFractionByBlock: fin.pred_routed_frac_by_layer, evalTokens: q.float.tokens,
+  };
+  fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
+  const a = manifest.architecture;
+  const files = Object.entries(manifest.files as Record<string, { path: string; bytes: number; sha256: string }>)
+    .map(([k, v]) => `| ${k} | \`${v.path}\` | ${(v.bytes / 1e6).toFixed(1)} MB | \`${v.sha256.slice(0, 16)}…\` |`).join('\n');
+  const card = `# ${manifest.name} — model card
+
+A ${(summary.params / 1e6).toFixed(1)}M-parameter decoder-only code model trained from scratch with
+Mixture-of-Depths routing for local fill-in-the-middle completion in MoD Complete.
+
+## Data
+- Corpus (\`training/corpus-manifest.json\`): ${(corpus.totalBytes / 1e6).toFixed(1)} MB of permissively licensed source from ${corpus.sources.length} listed sources
+  (Python ${(corpus.bytesByLang.python / 1e6).toFixed(1)} MB, JavaScript ${(corpus.bytesByLang.javascript / 1e6).toFixed(1)} MB, TypeScript ${(corpus.bytesByLang.typescript / 1e6).toFixed(1)} MB;
+  JS/TS share ${pct(corpus.jsTsShare)}), ${corpus.files.train} training files, ${corpus.files.val} validation files, ${corpus.files.heldout} held out; minified, generated,
+  vendored, duplicate and non-permissive files dropped.
+- Tokenizer: byte-level BPE, vocabulary ${vocab.chosen} chosen by measured cost per byte of code:
+${vocab.candidates.map((c: { vocab: number; bytesPerToken: number; flopsPerByte: number }) => `  - ${c.vocab}: ${c.bytesPerToken} bytes/token, ${(c.flopsPerByte / 1e6).toFixed(2)} MFLOP per byte`).join('\n')}
+- Special tokens: \`<|endoftext|>\` 0, \`<|fim_prefix|>\` 1, \`<|fim_middle|>\` 2, \`<|fim_suffix|>\` 3, \`<|file_sep|>\` 4. Every sample starts with
+  \`<|file_sep|>path\\n\`. Half of the training chunks are FIM samples, half of those prefix-suffix-middle and half suffix-prefix-middle
+  (the engine prompts with SPM so typing at the cursor only appends tokens). Training shard: ${(meta.train.tokens / 1e6).toFixed(1)}M tokens.
+
+## Architecture
+d_model ${a.d_model}, ${a.n_layer} blocks, ${a.n_head} heads of ${a.head_dim}, MLP ×${a.mlp_mult} (SiLU), RMSNorm, RoPE, tied embeddings,
+trained context ${a.seq_len}. Routed blocks: ${a.routed_blocks.join(', ')} (every other block), expert-choice top-k at capacity ${a.capacity}
+in training, output scaled by sigmoid(router); a causal predictor (MLP ${a.d_model}→${a.predictor_hidden}→1, stop-gradient input, BCE
+against top-k membership) decides per token at inference. Forward FLOPs per token at 512 tokens:
+${(summary.forward_flops_per_token / 1e6).toFixed(2)}M with routing vs ${(summary.forward_flops_per_token_every_block_on / 1e6).toFixed(2)}M with every block on.
+
+## Training
+${(summary.tokens / 1e6).toFixed(2)}M tokens seen in ${summary.step} steps of ${manifest.training.batchTokens} tokens, ${(summary.elapsed / 60).toFixed(0)} minutes on
+the CPU (2 threads, bf16 autocast), ${(summary.train_flops / 1e15).toFixed(2)} PFLOP; AdamW, lr ${config.args.lr} with warm-up and cosine decay to 10%.
+
+## Quality (validation split, never trained on)
+| measure | value |
+|---|---|
+| bits/byte, training routing (top-k, PyTorch) | ${f3(fin.val_bpb_topk)} |
+| bits/byte, predictor routing (causal, PyTorch) | ${f3(fin.val_bpb_predictor)} |
+| bits/byte, ONNX float, predictor routing (threshold 0.5) | ${f3(q.float.bitsPerByte)} |
+| bits/byte, ONNX 4-bit, predictor routing (threshold 0.5) | ${f3(q.q4.bitsPerByte)} (${quantDelta >= 0 ? '+' : ''}${(100 * quantDelta).toFixed(2)}% vs float) |
+| bits/byte, ONNX float, every block on | ${f3(q.floatAllOn.bitsPerByte)} |
+| predictor accuracy / precision / recall vs top-k | ${pct(fin.pred_acc)} / ${pct(fin.pred_precision)} / ${pct(fin.pred_recall)} |
+| fraction of tokens routed blocks run for (predictor, engine) | ${pct(q.q4.routedFraction)} (per block in PyTorch: ${Object.entries(fin.pred_routed_frac_by_layer).map(([k, v]) => `${k}: ${pct(v as number)}`).join(', ')}) |
+
+ONNX figures: \`mod-complete bpb\` over ${q.float.tokens} validation tokens (${windows} windows of ${a.seq_len}); PyTorch figures over ${Math.round(config.args.final_eval_tokens / 1000)}k tokens.
+
+## Files
+| part | file | size | sha256 |
+|---|---|---|---|
+${files}
+
+4-bit: MatMulNBits (block 32, asymmetric, accuracy level ${manifest.quantization?.q4?.accuracy_level ?? 0}) for every projection and the LM head;
+embedding, norms, routers and predictors stay float (a flipped routing decision changes which blocks run).
+
+## Limits
+A small model trained for ${(summary.elapsed / 60).toFixed(0)} CPU minutes: it completes common idioms and local patterns, not whole programs.
+It has seen Python, JavaScript and TypeScript only; its context is ${a.seq_len} tokens.
+`;
+  fs.writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), card);
+  console.log(card);
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

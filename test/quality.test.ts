@@ -1,0 +1,24 @@
+// The shipped 4-bit model must stay within 2% of the float model's bits per byte on held-out
+// validation text (16 windows of 512 tokens from the validation split, test/fixtures/val-sample.bin).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { bitsPerByte } from '../src/engine/bpb';
+import { CompletionEngine } from '../src/engine/engine';
+import { ROOT, SHIPPED_MODEL } from './helpers';
+
+test('4-bit bits/byte within 2% of float on validation text', { timeout: 300_000 }, async () => {
+  const buf = fs.readFileSync(path.join(ROOT, 'test/fixtures/val-sample.bin'));
+  const tokens = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+  const windows = tokens.length / 513;
+  const bpb: Record<string, number> = {};
+  for (const precision of ['float', 'q4'] as const) {
+    const e = await CompletionEngine.load({ modelDir: SHIPPED_MODEL, precision, provider: 'cpu' });
+    assert.equal(e.info.precision, precision);
+    bpb[precision] = (await bitsPerByte(e, tokens, windows, 512, 0.5)).bitsPerByte;
+  }
+  const delta = Math.abs(bpb.q4 / bpb.float - 1);
+  console.log(`bits/byte float ${bpb.float.toFixed(4)}, q4 ${bpb.q4.toFixed(4)} (${(100 * delta).toFixed(2)}%)`);
+  assert.ok(delta < 0.02, `4-bit is ${(100 * delta).toFixed(2)}% off float`);
+});
