@@ -13,7 +13,7 @@ import { EngineClient } from '../engine/client';
 import { readDocument, splitAtCursor } from '../engine/document';
 import { bitsPerByte } from '../engine/bpb';
 import { COMPUTE_BUDGETS, ComputeBudget } from '../engine/budgets';
-import { CompletionEngine, CompletionRequest, LoadOptions } from '../engine/engine';
+import { CompletionEngine, CompletionRequest, EngineInfo, LoadOptions } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { loadModelPackage, verifyHashes } from '../engine/manifest';
 import { editSimilarity, exactMatch, mean, percentile } from '../engine/metrics';
@@ -74,11 +74,13 @@ function requestOptions(a: Args): Partial<CompletionRequest> {
   };
 }
 
-async function withClient<T>(a: Args, fn: (c: EngineClient) => Promise<T>): Promise<T> {
+async function withClient<T>(a: Args, fn: (c: EngineClient, info: EngineInfo) => Promise<T>): Promise<T> {
   const client = new EngineClient();
   try {
-    await client.load(loadOptions(a));
-    return await fn(client);
+    const info = await client.load(loadOptions(a));
+    const passed = info.attempts.filter((x) => !x.ok).map((x) => `${x.provider}: ${x.reason}`);
+    if (passed.length && !a.flags.has('json')) console.error(`[provider ${info.provider}; passed over ${passed.join('; ')}]`);
+    return await fn(client, info);
   } finally {
     await client.dispose();
   }
@@ -91,7 +93,7 @@ async function complete(a: Args): Promise<void> {
   if (!file || line === undefined || column === undefined) throw new EngineError('input', 'complete needs --file, --line and --column (1-based).');
   const text = readDocument(file);
   const { prefix, suffix } = splitAtCursor(text, line, column);
-  await withClient(a, async (c) => {
+  await withClient(a, async (c, info) => {
     const r = await c.complete({ path: file, prefix, suffix, ...requestOptions(a) });
     if (a.flags.has('json')) {
       const { compute, timing } = r;
@@ -101,6 +103,7 @@ async function complete(a: Args): Promise<void> {
         kvEntriesSaved: compute.kvEntriesSaved, latencyMs: r.queueMs + timing.totalMs, queueMs: r.queueMs,
         prefillMs: timing.prefillMs, decodeMs: timing.decodeMs, tokensPerSecond: timing.tokensPerSecond,
         promptTokens: timing.promptTokens, threshold: r.threshold, provider: r.provider, precision: r.precision,
+        providerAttempts: info.attempts,
         perBlock: compute.perBlock,
       }));
     } else {
