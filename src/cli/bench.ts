@@ -33,7 +33,7 @@ function argmax(a: Float32Array): number {
 interface DecodeRun { tokensPerSecond: number; flops: number; denseFlops: number; routedFraction: number }
 
 /** Prefills `prompt`, then decodes n tokens greedily (never stopping), timing the decode only. */
-async function decodeRun(engine: CompletionEngine, prompt: number[], n: number, threshold: number): Promise<DecodeRun> {
+export async function decodeRun(engine: CompletionEngine, prompt: number[], n: number, threshold: number): Promise<DecodeRun> {
   engine.reset();
   const arch = engine.info.architecture;
   const meter = new ComputeMeter(engine.pkg.manifest.flops, new Set(arch.routed_blocks), arch.n_layer);

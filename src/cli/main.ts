@@ -15,10 +15,9 @@ import { bitsPerByte } from '../engine/bpb';
 import { COMPUTE_BUDGETS, ComputeBudget } from '../engine/budgets';
 import { CompletionEngine, CompletionRequest, EngineInfo, LoadOptions } from '../engine/engine';
 import { EngineError } from '../engine/errors';
+import { EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
 import { loadModelPackage, verifyHashes } from '../engine/manifest';
-import { editSimilarity, exactMatch, mean, percentile } from '../engine/metrics';
 import { defaultModelDir } from '../engine/paths';
-import { postProcess } from '../engine/postprocess';
 import type { ProviderChoice } from '../engine/providers';
 import type { CompletionMode } from '../engine/stop';
 import { runBench } from './bench';
@@ -114,46 +113,26 @@ async function complete(a: Args): Promise<void> {
   });
 }
 
-interface EvalCase { id: string; prefix: string; suffix: string; target: string; path?: string; kind?: string; lang?: string }
-
 async function evaluate(a: Args): Promise<void> {
   const file = str(a, 'cases');
   if (!file) throw new EngineError('input', 'eval needs --cases F.jsonl.');
-  const cases = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
-    try {
-      return JSON.parse(l) as EvalCase;
-    } catch {
-      throw new EngineError('input', `${file}:${i + 1} is not valid JSON.`);
-    }
-  });
+  let cases: EvalCase[];
+  try {
+    cases = parseCases(fs.readFileSync(file, 'utf8'), file);
+  } catch (e) {
+    throw new EngineError('input', (e as Error).message);
+  }
   await withClient(a, async (c) => {
-    const rows: { id: string; kind?: string; lang?: string; exact: boolean; similarity: number; saved: number; ms: number; completion: string }[] = [];
-    for (const k of cases) {
-      // Single-line completion at the cursor, except for cases marked multi-line.
-      const mode = k.kind === 'multi-line' ? 'multiline' : 'line';
+    const rows = await runCases(cases, async (k, mode) => {
       const r = await c.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, ...requestOptions(a), mode });
-      const text = postProcess(r.text, { prefix: k.prefix, suffix: k.suffix });
-      rows.push({ id: k.id, kind: k.kind, lang: k.lang, exact: exactMatch(text, k.target), similarity: editSimilarity(text, k.target), saved: r.compute.saved, ms: r.queueMs + r.timing.totalMs, completion: text });
-    }
-    const groups: Record<string, { exactMatch: number; editSimilarity: number; cases: number }> = {};
-    for (const key of new Set(rows.map((r) => `${r.lang ?? 'any'}/${r.kind ?? 'line'}`))) {
-      const g = rows.filter((r) => `${r.lang ?? 'any'}/${r.kind ?? 'line'}` === key);
-      groups[key] = { exactMatch: mean(g.map((r) => (r.exact ? 1 : 0))), editSimilarity: mean(g.map((r) => r.similarity)), cases: g.length };
-    }
-    const report = {
-      exactMatch: mean(rows.map((r) => (r.exact ? 1 : 0))),
-      editSimilarity: mean(rows.map((r) => r.similarity)),
-      computeSaved: mean(rows.map((r) => r.saved)),
-      p50Ms: percentile(rows.map((r) => r.ms), 50),
-      p95Ms: percentile(rows.map((r) => r.ms), 95),
-      cases: rows.length,
-      groups,
-    };
+      return { text: r.text, saved: r.compute.saved, ms: r.queueMs + r.timing.totalMs };
+    });
+    const report = summarize(rows);
     if (a.flags.has('json')) console.log(JSON.stringify(a.flags.has('details') ? { ...report, details: rows } : report));
     else {
       console.log(`cases ${report.cases}: exact match ${(100 * report.exactMatch).toFixed(1)}%, edit similarity ${(100 * report.editSimilarity).toFixed(1)}%, ` +
         `compute saved ${(100 * report.computeSaved).toFixed(1)}%, latency p50 ${report.p50Ms.toFixed(0)} ms, p95 ${report.p95Ms.toFixed(0)} ms`);
-      for (const [k, g] of Object.entries(groups)) console.log(`  ${k.padEnd(24)} ${String(g.cases).padStart(4)} cases  exact ${(100 * g.exactMatch).toFixed(1).padStart(5)}%  edit sim ${(100 * g.editSimilarity).toFixed(1)}%`);
+      for (const [k, g] of Object.entries(report.groups)) console.log(`  ${k.padEnd(24)} ${String(g.cases).padStart(4)} cases  exact ${(100 * g.exactMatch).toFixed(1).padStart(5)}%  edit sim ${(100 * g.editSimilarity).toFixed(1)}%`);
     }
   });
 }

@@ -1,0 +1,77 @@
+// Minimal SVG line charts for the reports (no dependencies, readable in any browser or on GitHub).
+
+export interface Series { name: string; points: [number, number][]; color?: string; dashed?: boolean }
+
+export interface ChartOptions { title: string; xLabel: string; yLabel: string; width?: number; height?: number; logX?: boolean }
+
+const PALETTE = ['#d1495b', '#00798c', '#edae49', '#66a182', '#2e4057', '#8d96a3'];
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Round tick values spanning [lo, hi]. */
+export function ticks(lo: number, hi: number, n = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e12) return `${+(v / 1e12).toPrecision(3)}T`;
+  if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`;
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toPrecision(3)}k`;
+  return `${+v.toPrecision(3)}`;
+}
+
+export function lineChart(series: Series[], o: ChartOptions): string {
+  const W = o.width ?? 640;
+  const H = o.height ?? 380;
+  const m = { l: 64, r: 150, t: 36, b: 48 };
+  const tx = (x: number) => (o.logX ? Math.log10(x) : x);
+  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(y));
+  const xs = pts.map(([x]) => tx(x));
+  const ys = pts.map(([, y]) => y);
+  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
+  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  const pad = (y1 - y0) * 0.05;
+  [y0, y1] = [y0 - pad, y1 + pad];
+  const sx = (x: number) => m.l + ((tx(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - m.r / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(o.title)}</text>`,
+    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#333"/>`,
+    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#333"/>`,
+  ];
+  const xt = o.logX ? ticks(x0, x1).map((v) => 10 ** v) : ticks(x0, x1);
+  for (const v of xt) {
+    const X = sx(v);
+    if (X < m.l - 1 || X > W - m.r + 1) continue;
+    parts.push(`<line x1="${X}" y1="${H - m.b}" x2="${X}" y2="${H - m.b + 4}" stroke="#333"/><text x="${X}" y="${H - m.b + 16}" text-anchor="middle">${fmt(v)}</text>`);
+  }
+  for (const v of ticks(y0, y1)) {
+    const Y = sy(v);
+    parts.push(`<line x1="${m.l - 4}" y1="${Y}" x2="${W - m.r}" y2="${Y}" stroke="#eee"/><text x="${m.l - 6}" y="${Y + 4}" text-anchor="end">${fmt(v)}</text>`);
+  }
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
+  parts.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
+  series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    const p = s.points.filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(y)).map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`);
+    if (p.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${p.join(' ')}"/>`);
+    for (const q of p) parts.push(`<circle cx="${q.split(',')[0]}" cy="${q.split(',')[1]}" r="2.5" fill="${color}"/>`);
+    const ly = m.t + 10 + i * 18;
+    parts.push(`<line x1="${W - m.r + 12}" y1="${ly}" x2="${W - m.r + 34}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${W - m.r + 40}" y="${ly + 4}">${esc(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
