@@ -45,3 +45,11 @@ test('charts are SVG with one polyline per run', () => {
   assert.deepEqual(ticks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
   assert.doesNotMatch(lineChart([{ name: '<x>', points: [[1, 1], [2, 2]] }], { title: 't', xLabel: 'x', yLabel: 'y' }), /<x>/);
 });
+
+test('no-model baseline repeats the rest of the most similar earlier line', async () => {
+  const { similarLineBaseline } = await import('../src/report/quality');
+  const prefix = 'const a = compute(x, y);\nconst b = other(1);\nconst a2 = comp';
+  assert.equal(similarLineBaseline({ id: 'x', prefix, suffix: '', target: '' }), 'ute(x, y);');
+  const multi = 'if (a) {\n  run(a);\n  stop();\n}\nif (b) {';
+  assert.equal(similarLineBaseline({ id: 'y', prefix: multi, suffix: '', target: '\n  x\n  y', kind: 'multi-line' }), '\n  run(a);\n  stop();');
+});
