@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dedupeKey, isPermissive, judgeFile, languageOf, Lang, Split, splitOf } from './filters';
 import { listSources, Source } from './sources';
+import { arg } from '../tools/argv';
 
 export interface CorpusDoc { source: string; path: string; lang: Lang; text: string }
 
@@ -257,11 +258,6 @@ export function buildCorpus(opts: BuildOptions): void {
 
 function isPythonSource(s: Source): boolean {
   return s.kind === 'dir' || s.kind === 'python-site';
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
 if (require.main === module) {

@@ -11,6 +11,7 @@ import { Tokenizer } from 'tokenizers';
 import { fimTokens, FimOrder, headerText } from '../engine/fim';
 import { SPECIAL_IDS } from '../engine/special-tokens';
 import { readDocs } from './jsonl';
+import { arg } from '../tools/argv';
 
 export const CHUNK_CHARS = 1600;
 
@@ -105,11 +106,6 @@ async function writeShard(tok: Tokenizer, file: string, out: string, fimRate: nu
   await flush();
   fs.closeSync(fd);
   return stats;
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
 async function main(): Promise<void> {

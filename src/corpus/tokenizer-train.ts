@@ -10,6 +10,7 @@ import { Tokenizer } from 'tokenizers';
 import { byteLevelAlphabet } from '../engine/byte-level';
 import { SPECIAL_LIST } from '../engine/special-tokens';
 import { readDocs } from './jsonl';
+import { arg } from '../tools/argv';
 
 function skeleton(vocab: Record<string, number>, merges: [string, string][]): any {
   return {
@@ -76,11 +77,6 @@ async function bytesPerToken(tok: Tokenizer, texts: string[]): Promise<number> {
     bytes += Buffer.byteLength(texts[i]);
   });
   return bytes / tokens;
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
 async function main(): Promise<void> {

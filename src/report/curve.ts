@@ -10,6 +10,7 @@ import { CompletionEngine } from '../engine/engine';
 import { parseCases, runCases, summarize } from '../engine/evaluate';
 import { defaultModelDir, packageRoot } from '../engine/paths';
 import { lineChart } from './svg';
+import { arg } from '../tools/argv';
 
 interface CurveRow {
   threshold: number;
@@ -23,11 +24,6 @@ interface CurveRow {
 }
 
 export const THRESHOLDS = [-1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 2];
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
 
 async function main(): Promise<void> {
   const root = packageRoot();

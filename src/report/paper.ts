@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../engine/paths';
 import { lineChart, Series } from './svg';
+import { arg } from '../tools/argv';
 
 export interface EvalPoint { trainFlops: number; elapsed: number; tokens: number; val_bpb_topk: number; val_bpb_predictor: number; pred_acc?: number; pred_routed_frac_by_layer?: Record<string, number> }
 
@@ -71,11 +72,6 @@ export function charts(runs: Run[]): Record<string, string> {
     'predictor-accuracy.svg': lineChart(series((e) => e.pred_acc, (e) => e.trainFlops).filter((s) => s.points.some(([, y]) => Number.isFinite(y))),
       { title: 'Predictor accuracy vs top-k membership', xLabel: 'training FLOPs', yLabel: 'accuracy' }),
   };
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
 if (require.main === module) {

@@ -9,6 +9,7 @@ import { CompletionEngine } from '../engine/engine';
 import { CaseResult, EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
 import { editSimilarity } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
+import { arg } from '../tools/argv';
 
 /**
  * No-model baseline: find the earlier line that best matches the text typed so far on the cursor
@@ -38,11 +39,6 @@ export function similarLineBaseline(c: EvalCase): string {
   if (c.kind !== 'multi-line') return rest;
   const n = c.target.split('\n').length - 1;
   return [rest, ...lines.slice(best + 1, best + 1 + n)].join('\n');
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import { readDocs } from '../corpus/jsonl';
 import { mulberry32 } from '../corpus/shards';
 import { packageRoot } from '../engine/paths';
 import { indentWidth } from '../engine/stop';
+import { arg } from './argv';
 
 export interface EvalCase { id: string; path: string; lang: string; kind: 'line-start' | 'mid-line' | 'multi-line'; prefix: string; suffix: string; target: string }
 
@@ -60,11 +61,6 @@ export function casesFromText(text: string, rnd: () => number, id: string): Eval
     out.push(make('multi-line', at, offsets[j - 1] + lines[j - 1].length));
   }
   return out;
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
 async function main(): Promise<void> {

@@ -9,11 +9,7 @@ import { bitsPerByte } from '../engine/bpb';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { CompletionEngine } from '../engine/engine';
 import { packageRoot } from '../engine/paths';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
+import { arg } from './argv';
 
 const f3 = (x: number) => x.toFixed(3);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
