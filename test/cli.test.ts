@@ -12,7 +12,7 @@ function cli(args: string[]) {
 }
 
 test('complete --json prints the completion and its accounting', () => {
-  const r = cli(['complete', '--file', 'test/fixtures/sample.py', '--line', '12', '--column', '5', '--json']);
+  const r = cli(['complete', '--file', 'test/fixtures/sample.py', '--line', '21', '--column', '18', '--json']);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   for (const k of ['completion', 'tokens', 'flops', 'denseFlops', 'computeSaved', 'latencyMs', 'provider']) assert.ok(k in j, k);
