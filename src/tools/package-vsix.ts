@@ -4,13 +4,14 @@
 //
 //   node out/src/tools/package-vsix.js [--target linux-x64] [--out file.vsix]   (after npm run build)
 //
-// The ignore file is generated per target from what is actually on disk, so a new top-level
-// folder (training runs, data, caches) stays out of the package without anyone remembering to.
+// The .vscodeignore is generated per target (an allow-list) and the finished package is checked
+// for the files the extension needs and for other platforms' binaries.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_MODEL_NAME, packageRoot } from '../engine/paths';
+import { arg } from './argv';
 
 /** Per vsce target: onnxruntime-node's bin/napi-v6 folder and tokenizers' .node suffix. */
 const TARGETS: Record<string, { ort: string; tokenizers: string }> = {
@@ -22,50 +23,37 @@ const TARGETS: Record<string, { ort: string; tokenizers: string }> = {
   // darwin-x64 is missing on purpose: onnxruntime-node 1.30.0 ships no binary for it.
 };
 
-/** Top-level entries the extension needs; everything else in the project root is left out. */
-const KEEP_ROOT = new Set(['package.json', 'README.md', 'LICENSE', 'dist', 'media', 'models', 'node_modules']);
-/**
- * Packages loaded at run time: the dependencies and onnxruntime-common (onnxruntime-node's other
- * dependencies only serve its install script).
- */
-function runtimeModules(root: string): Set<string> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-  return new Set([...Object.keys(pkg.dependencies ?? {}), 'onnxruntime-common']);
-}
-/** dist/ also holds the CLI and source maps. */
-const KEEP_DIST = new Set(['extension.js', 'worker.js']);
-
 export function defaultTarget(): string {
   return `${process.platform}-${process.arch}`;
 }
 
-function entries(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-}
-
-function ignoredEntries(dir: string, keep: (name: string) => boolean): string[] {
-  return entries(dir).filter((name) => !keep(name));
-}
-
-/** vsce ignore patterns (minimatch, relative to the root; a plain name also covers its folder). */
-export function ignorePatterns(root: string, target: string): string[] {
+/**
+ * The ignore file as an allow-list: ignore everything, then re-include what the extension loads
+ * at run time (vsce lets a `!pattern` override every ignore pattern). New folders in the project
+ * (training runs, data, caches) therefore stay out without anyone listing them, and it is fast:
+ * vsce matches every file of the project against every pattern.
+ */
+export function ignorePatterns(target: string): string[] {
   const t = TARGETS[target];
   if (!t) throw new Error(`unsupported target ${target}; supported: ${Object.keys(TARGETS).join(', ')}`);
-  const ortBin = 'node_modules/onnxruntime-node/bin/napi-v6';
-  const ortPlatforms = entries(path.join(root, ortBin)).flatMap((p) => entries(path.join(root, ortBin, p)).map((a) => `${p}/${a}`));
-  if (!ortPlatforms.includes(t.ort)) throw new Error(`onnxruntime-node has no ${ortBin}/${t.ort}; run npm ci`);
-  const tokBinary = `tokenizers.${t.tokenizers}.node`;
-  if (!fs.existsSync(path.join(root, 'node_modules/tokenizers', tokBinary))) throw new Error(`node_modules/tokenizers/${tokBinary} is missing; run npm ci`);
-  const modules = runtimeModules(root);
   return [
-    ...ignoredEntries(root, (n) => KEEP_ROOT.has(n)),
-    ...ignoredEntries(path.join(root, 'node_modules'), (n) => modules.has(n)).map((n) => `node_modules/${n}`),
-    ...ignoredEntries(path.join(root, 'dist'), (n) => KEEP_DIST.has(n)).map((n) => `dist/${n}`),
-    ...ignoredEntries(path.join(root, 'models'), (n) => n === DEFAULT_MODEL_NAME).map((n) => `models/${n}`),
-    ...ortPlatforms.filter((p) => p !== t.ort).map((p) => `${ortBin}/${p}`),
-    // The install script (it fetches the CUDA provider) is not used at run time.
-    'node_modules/onnxruntime-node/script',
-    ...ignoredEntries(path.join(root, 'node_modules/tokenizers'), (n) => !n.endsWith('.node') || n === tokBinary).map((n) => `node_modules/tokenizers/${n}`),
+    '**',
+    '!LICENSE',
+    '!dist/extension.js',
+    '!dist/worker.js',
+    '!media/**',
+    `!models/${DEFAULT_MODEL_NAME}/**`,
+    // onnxruntime-node: its JS and this platform's binding and libraries. Its script/ folder and
+    // its other dependencies only serve the install script; onnxruntime-common is its run-time half.
+    '!node_modules/onnxruntime-node/package.json',
+    '!node_modules/onnxruntime-node/dist/*.js',
+    `!node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/**`,
+    '!node_modules/onnxruntime-common/package.json',
+    '!node_modules/onnxruntime-common/dist/cjs/**/*.js',
+    '!node_modules/tokenizers/package.json',
+    '!node_modules/tokenizers/LICENSE',
+    '!node_modules/tokenizers/index.js',
+    `!node_modules/tokenizers/tokenizers.${t.tokenizers}.node`,
   ];
 }
 
@@ -74,18 +62,34 @@ function vsce(root: string, args: string[]): string {
   return execFileSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-/** Files that must (or must not) be in the package: a wrong ignore list fails here, not on a user's machine. */
-function checkContents(files: string[], target: string): void {
+/** Entry names of a zip file, from its central directory (a .vsix is a zip; no unzip needed). */
+export function zipEntries(file: string): string[] {
+  const buf = fs.readFileSync(file);
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error(`${file} is not a zip file`);
+  const names: string[] = [];
+  let at = buf.readUInt32LE(eocd + 16);
+  for (let i = buf.readUInt16LE(eocd + 10); i > 0; i--) {
+    const nameLen = buf.readUInt16LE(at + 28);
+    names.push(buf.toString('utf8', at + 46, at + 46 + nameLen));
+    at += 46 + nameLen + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+  }
+  return names;
+}
+
+/** What must (and must not) be in the package: a wrong ignore list fails here, not on a user's machine. */
+function checkContents(vsix: string, target: string): void {
   const t = TARGETS[target];
-  const required = ['package.json', 'dist/extension.js', 'dist/worker.js', `models/${DEFAULT_MODEL_NAME}/manifest.json`,
-    'node_modules/onnxruntime-common/package.json', `node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`,
-    `node_modules/tokenizers/tokenizers.${t.tokenizers}.node`];
+  const files = zipEntries(vsix).filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
+  const required = ['package.json', 'LICENSE.txt', 'dist/extension.js', 'dist/worker.js', `models/${DEFAULT_MODEL_NAME}/manifest.json`,
+    'node_modules/onnxruntime-common/dist/cjs/index.js', 'node_modules/onnxruntime-node/dist/index.js',
+    `node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`, `node_modules/tokenizers/tokenizers.${t.tokenizers}.node`];
   const missing = required.filter((f) => !files.includes(f));
   const foreign = files.filter((f) => /^(src|test|out|training|data)\//.test(f) ||
     (f.startsWith('node_modules/onnxruntime-node/bin/') && !f.includes(`/napi-v6/${t.ort}/`)) ||
-    (/^node_modules\/tokenizers\/.*\.node$/.test(f) && !f.endsWith(`.${t.tokenizers}.node`)));
+    (f.startsWith('node_modules/tokenizers/') && f.endsWith('.node') && !f.endsWith(`.${t.tokenizers}.node`)));
   if (missing.length || foreign.length) {
-    throw new Error(`package contents are wrong:${missing.map((f) => `\n  missing ${f}`).join('')}${foreign.map((f) => `\n  unwanted ${f}`).join('')}`);
+    throw new Error(`${vsix} has the wrong contents:${missing.map((f) => `\n  missing ${f}`).join('')}${foreign.map((f) => `\n  unwanted ${f}`).join('')}`);
   }
 }
 
@@ -100,23 +104,18 @@ export function packageVsix(opts: { target?: string; out?: string } = {}): strin
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mod-vsix-'));
   try {
     const ignoreFile = path.join(tmp, 'vscodeignore');
-    fs.writeFileSync(ignoreFile, ignorePatterns(root, target).join('\n') + '\n');
-    checkContents(vsce(root, ['ls', '--ignoreFile', ignoreFile]).split('\n').filter(Boolean), target);
+    fs.writeFileSync(ignoreFile, ignorePatterns(target).join('\n') + '\n');
     // No `repository` in package.json: this extension is not published from a public repository.
     vsce(root, ['package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--out', out]);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  checkContents(out, target);
   return out;
 }
 
 function main(): void {
-  const args = process.argv.slice(2);
-  const opt = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const out = packageVsix({ target: opt('--target'), out: opt('--out') });
+  const out = packageVsix({ target: arg('--target', defaultTarget()), out: arg('--out', '') || undefined });
   console.log(`${out}: ${(fs.statSync(out).size / 2 ** 20).toFixed(1)} MiB`);
 }
 
