@@ -50,6 +50,8 @@ export function ignorePatterns(target: string): string[] {
     `!node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/**`,
     '!node_modules/onnxruntime-common/package.json',
     '!node_modules/onnxruntime-common/dist/cjs/**/*.js',
+    // The package is "type": "module"; this file makes dist/cjs CommonJS again.
+    '!node_modules/onnxruntime-common/dist/cjs/package.json',
     '!node_modules/tokenizers/package.json',
     '!node_modules/tokenizers/LICENSE',
     '!node_modules/tokenizers/index.js',
@@ -82,7 +84,7 @@ function checkContents(vsix: string, target: string): void {
   const t = TARGETS[target];
   const files = zipEntries(vsix).filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
   const required = ['package.json', 'LICENSE.txt', 'dist/extension.js', 'dist/worker.js', `models/${DEFAULT_MODEL_NAME}/manifest.json`,
-    'node_modules/onnxruntime-common/dist/cjs/index.js', 'node_modules/onnxruntime-node/dist/index.js',
+    'node_modules/onnxruntime-common/dist/cjs/index.js', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'node_modules/onnxruntime-node/dist/index.js',
     `node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`, `node_modules/tokenizers/tokenizers.${t.tokenizers}.node`];
   const missing = required.filter((f) => !files.includes(f));
   const foreign = files.filter((f) => /^(src|test|out|training|data)\//.test(f) ||

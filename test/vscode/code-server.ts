@@ -58,6 +58,7 @@ export function writeWorkspace(dir: string): string {
       '',
     ].join('\n'),
     'tools/scratch.py': '',
+    'notes.txt': 'Notes\n',
   };
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
