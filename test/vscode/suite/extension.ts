@@ -96,8 +96,7 @@ suite('MoD Complete in VS Code', () => {
   });
 
   test('generate inserts code at the cursor', async () => {
-    const editor = await openWorkspaceFile('src/math.ts');
-    await typeAtEnd(editor, '\n');
+    const editor = await openWorkspaceFile('tools/scratch.py');
     const before = editor.document.getText();
     const inserted = await vscode.commands.executeCommand<boolean>('modComplete.generate', 'a function that adds two numbers');
     assert.equal(inserted, true, 'modComplete.generate reports that it inserted code');
