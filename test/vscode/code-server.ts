@@ -146,16 +146,24 @@ export async function startCodeServer(profile: Profile, dir: string): Promise<Co
   fs.closeSync(out);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // the group is already gone
+    }
+  };
+  // Should this process end without stop() (Ctrl+C, a crash, a closed stdout), the detached group
+  // would live on: take it along. Signals become a normal exit so that this handler runs.
+  const killOnExit = (): void => signalGroup('SIGKILL');
+  process.once('exit', killOnExit);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    if (process.listenerCount(sig) === 0) process.once(sig, () => process.exit(130));
+  }
 
   const stop = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
     if (exited || child.pid === undefined) return;
-    const signalGroup = (sig: NodeJS.Signals): void => {
-      try {
-        process.kill(-child.pid!, sig);
-      } catch {
-        // the group is already gone
-      }
-    };
     signalGroup('SIGTERM');
     await Promise.race([exit, new Promise((r) => setTimeout(r, 5000))]);
     signalGroup('SIGKILL');

@@ -67,18 +67,7 @@ async function main(): Promise<number> {
   const folder = args.folder ?? writeWorkspace(path.join(dir, 'workspace'));
 
   const server = await startCodeServer(profile, dir);
-  const browser = await launchBrowser().catch(async (e: unknown) => {
-    await server.stop();
-    throw e;
-  });
-  const stopAll = async (): Promise<void> => {
-    await browser.close().catch(() => undefined);
-    await server.stop();
-  };
-  // test-electron forwards Ctrl+C as SIGINT: leave no code-server behind.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => void stopAll().finally(() => process.exit(130)));
-  }
+  const browser = await launchBrowser();
 
   try {
     const page = await browser.newPage();
@@ -110,7 +99,8 @@ async function main(): Promise<number> {
     await printed;
     return code;
   } finally {
-    await stopAll();
+    await browser.close().catch(() => undefined);
+    await server.stop();
     removeRunDir(dir);
   }
 }
