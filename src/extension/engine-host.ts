@@ -16,6 +16,8 @@ export class EngineHost implements vscode.Disposable {
   error: string | undefined;
   private loading: Promise<void> = Promise.resolve();
   private busy = 0;
+  /** A Generate Code request is running: inline requests wait rather than cancel it (newest wins otherwise). */
+  generationInFlight = false;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 

@@ -60,6 +60,7 @@ export async function generateCode(host: EngineHost, history: SuggestionHistory,
     async (_progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
+      host.generationInFlight = true;
       try {
         const r = await host.track(host.client!.complete({ path: file, prefix, suffix, mode: 'multiline', maxTokens: 256, maxLines: 40, budget: s.computeBudget }, abort.signal));
         const code = postProcess(r.text, { prefix, suffix });
@@ -77,6 +78,8 @@ export async function generateCode(host: EngineHost, history: SuggestionHistory,
           void vscode.window.showErrorMessage(`MoD Complete: generation failed: ${(e as Error).message}`);
         }
         return false;
+      } finally {
+        host.generationInFlight = false;
       }
     },
   );

@@ -63,7 +63,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = readSettings();
     const client = this.host.client;
-    if (!s.enable || !client || !languageEnabled(s, doc.languageId)) return undefined;
+    if (!s.enable || !client || this.host.generationInFlight || !languageEnabled(s, doc.languageId)) return undefined;
     const text = doc.getText();
     try {
       checkText(text, vscode.workspace.asRelativePath(doc.uri));

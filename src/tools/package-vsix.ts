@@ -42,7 +42,11 @@ export function ignorePatterns(target: string): string[] {
     '!dist/extension.js',
     '!dist/worker.js',
     '!media/**',
-    `!models/${DEFAULT_MODEL_NAME}/**`,
+    // The extension loads the 4-bit model; the float one (twice the size) stays out of the package.
+    `!models/${DEFAULT_MODEL_NAME}/manifest.json`,
+    `!models/${DEFAULT_MODEL_NAME}/model.q4.onnx`,
+    `!models/${DEFAULT_MODEL_NAME}/tokenizer.json`,
+    `!models/${DEFAULT_MODEL_NAME}/MODEL_CARD.md`,
     // onnxruntime-node: its JS and this platform's binding and libraries. Its script/ folder and
     // its other dependencies only serve the install script; onnxruntime-common is its run-time half.
     '!node_modules/onnxruntime-node/package.json',
@@ -84,10 +88,11 @@ function checkContents(vsix: string, target: string): void {
   const t = TARGETS[target];
   const files = zipEntries(vsix).filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
   const required = ['package.json', 'LICENSE.txt', 'dist/extension.js', 'dist/worker.js', `models/${DEFAULT_MODEL_NAME}/manifest.json`,
+    `models/${DEFAULT_MODEL_NAME}/model.q4.onnx`, `models/${DEFAULT_MODEL_NAME}/tokenizer.json`,
     'node_modules/onnxruntime-common/dist/cjs/index.js', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'node_modules/onnxruntime-node/dist/index.js',
     `node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`, `node_modules/tokenizers/tokenizers.${t.tokenizers}.node`];
   const missing = required.filter((f) => !files.includes(f));
-  const foreign = files.filter((f) => /^(src|test|out|training|data)\//.test(f) ||
+  const foreign = files.filter((f) => /^(src|test|out|training|data)\//.test(f) || f === `models/${DEFAULT_MODEL_NAME}/model.onnx` ||
     (f.startsWith('node_modules/onnxruntime-node/bin/') && !f.includes(`/napi-v6/${t.ort}/`)) ||
     (f.startsWith('node_modules/tokenizers/') && f.endsWith('.node') && !f.endsWith(`.${t.tokenizers}.node`)));
   if (missing.length || foreign.length) {
