@@ -12,6 +12,7 @@ import { openSession, ProviderAttempt, ProviderChoice } from './providers';
 import { SPECIAL_IDS } from './special-tokens';
 import { applyStopRules, CompletionMode, stopContextFor } from './stop';
 import { CodeTokenizer, TokenStreamDecoder } from './tokenizer';
+import { TokenHealer } from './healing';
 
 
 export interface LoadOptions {
@@ -151,6 +152,7 @@ export class CompletionEngine {
       suffixTokens: Math.min(req.suffixTokens ?? Math.floor(room * 0.25), room),
     });
     if (isCancelled()) throw new EngineError('cancelled', 'cancelled');
+    const healer = prompt.prefixTokens > 0 ? TokenHealer.fromPrompt(this.tokenizer, prompt.tokens, SPECIAL_IDS.fileSep + 1) : undefined;
     // Reuse the longest cached prefix of the prompt; at least the last token is fed again for its logits.
     let reuse = 0;
     if (!req.noReuse) {
@@ -169,13 +171,15 @@ export class CompletionEngine {
     let stopReason: CompletionResult['stopReason'] = 'max-tokens';
     let text = '';
     for (let n = 0; n < maxTokens; n++) {
-      const next = argmax(r.logits, 0, arch.vocab_size);
+      const healing = healer?.active ?? false;
+      const next = healing ? healer!.pick(r.logits, arch.vocab_size) : argmax(r.logits, 0, arch.vocab_size);
       if (next <= SPECIAL_IDS.fileSep) {
         stopReason = 'end-of-text';
         break;
       }
+      if (healing) healer!.accept(next);
       tokenTexts.push(decoder.push(next));
-      text = decoder.text;
+      text = healer ? healer.strip(decoder.text) : decoder.text;
       const cut = applyStopRules(text, stopCtx);
       if (cut !== undefined) {
         text = text.slice(0, cut);

@@ -34,10 +34,12 @@ async function main(): Promise<void> {
   const all = parseCases(fs.readFileSync(path.join(root, 'test/fixtures/heldout-cases.jsonl'), 'utf8'), 'cases');
   const n = Number(arg('--cases', '90'));
   const cases = all.filter((_, i) => i % Math.max(1, Math.floor(all.length / n)) === 0).slice(0, n);
-  const prompt = (await e.tokenizer.encode(all.map((c) => c.prefix).join('\n'))).slice(0, 256);
+  const text = (await e.tokenizer.encode(all.map((c) => c.prefix).join('\n')));
+  const prompt = text.slice(0, 256);
+  const stream = text.slice(256, 352);
   const rows: CurveRow[] = [];
   for (const thr of THRESHOLDS) {
-    const speed = [await decodeRun(e, prompt, 96, thr), await decodeRun(e, prompt, 96, thr)];
+    const speed = [await decodeRun(e, prompt, stream, thr), await decodeRun(e, prompt, stream, thr)];
     const bpb = await bitsPerByte(e, val, val.length / 513, 512, thr);
     e.reset();
     const report = summarize(await runCases(cases, async (k, mode) => {
