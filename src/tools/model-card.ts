@@ -14,6 +14,28 @@ import { arg } from './argv';
 const f3 = (x: number) => x.toFixed(3);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** Optional sections from `mod-complete bench --json` and `mod-complete eval --json` outputs. */
+function measured(benchFile: string, evalFile: string): string {
+  let out = '';
+  if (benchFile) {
+    const b = JSON.parse(fs.readFileSync(benchFile, 'utf8'));
+    const row = (k: string) => {
+      const d = b.decode[k];
+      return `| ${k} | ${d.routed.tokensPerSecond.toFixed(0)} | ${d.everyBlockOn.tokensPerSecond.toFixed(0)} | ${d.speedup.toFixed(2)}x | ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M | ${pct(d.routed.routedFraction)} |`;
+    };
+    out += `\n## Speed (\`mod-complete bench\`, ${b.provider}, 1 thread)\n| model | decode tok/s, routed | every block on | speedup | FLOPs/token | routed fraction while decoding |\n|---|---|---|---|---|---|\n${row('q4')}\n${row('float')}\n\n` +
+      `Prefill of 256 / 512 / 1024 tokens (4-bit): ${[256, 512, 1024].map((l) => b.prefillMs.q4[l].toFixed(0)).join(' / ')} ms. Time to first token after a one-character edit: ${b.ttft.reuseMs.toFixed(1)} ms with prompt reuse vs ${b.ttft.coldMs.toFixed(1)} ms cold.\n`;
+  }
+  if (evalFile) {
+    const e = JSON.parse(fs.readFileSync(evalFile, 'utf8'));
+    out += `\n## Completion quality (\`mod-complete eval\` on test/fixtures/heldout-cases.jsonl, ${e.cases} cases from files never trained on)\n` +
+      `Exact match ${pct(e.exactMatch)}, edit similarity ${pct(e.editSimilarity)}, compute saved ${pct(e.computeSaved)}, latency p50 ${e.p50Ms.toFixed(0)} ms / p95 ${e.p95Ms.toFixed(0)} ms.\n\n` +
+      `| language/cursor | cases | exact match | edit similarity |\n|---|---|---|---|\n` +
+      Object.entries(e.groups as Record<string, { cases: number; exactMatch: number; editSimilarity: number }>).map(([k, g]) => `| ${k} | ${g.cases} | ${pct(g.exactMatch)} | ${pct(g.editSimilarity)} |`).join('\n') + '\n';
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const root = packageRoot();
   const run = path.resolve(root, arg('--run', 'training/runs/mod-d256-l8'));
@@ -106,7 +128,7 @@ embedding, norms, routers and predictors stay float (a flipped routing decision 
 A small model trained for ${(summary.elapsed / 60).toFixed(0)} CPU minutes: it completes common idioms and local patterns, not whole programs.
 It has seen Python, JavaScript and TypeScript only; its context is ${a.seq_len} tokens.
 `;
-  fs.writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), card);
+  fs.writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), card + measured(arg('--bench', ''), arg('--eval', '')));
   console.log(card);
 }
 
