@@ -33,6 +33,8 @@ export function defaultTarget(): string {
  * (training runs, data, caches) therefore stay out without anyone listing them, and it is fast:
  * vsce matches every file of the project against every pattern.
  */
+const PACKAGE_README = 'dist/README.md';
+
 export function ignorePatterns(target: string): string[] {
   const t = TARGETS[target];
   if (!t) throw new Error(`unsupported target ${target}; supported: ${Object.keys(TARGETS).join(', ')}`);
@@ -41,6 +43,7 @@ export function ignorePatterns(target: string): string[] {
     '!LICENSE',
     '!dist/extension.js',
     '!dist/worker.js',
+    `!${PACKAGE_README}`,
     '!media/**',
     // The extension loads the 4-bit model; the float one (twice the size) stays out of the package.
     `!models/${DEFAULT_MODEL_NAME}/manifest.json`,
@@ -112,8 +115,12 @@ export function packageVsix(opts: { target?: string; out?: string } = {}): strin
   try {
     const ignoreFile = path.join(tmp, 'vscodeignore');
     fs.writeFileSync(ignoreFile, ignorePatterns(target).join('\n') + '\n');
+    // The package's README is the project's without its charts: vsce refuses relative images
+    // (and SVGs) when there is no public repository to resolve them against.
+    // vsce only takes a readme that is among the packaged files: it goes to dist/ (build output).
+    fs.writeFileSync(path.join(root, PACKAGE_README), fs.readFileSync(path.join(root, 'README.md'), 'utf8').replace(/!\[[^\]]*\]\([^)]*\)\s*/g, ''));
     // No `repository` in package.json: this extension is not published from a public repository.
-    vsce(root, ['package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--out', out]);
+    vsce(root, ['package', '--target', target, '--ignoreFile', ignoreFile, '--readme-path', PACKAGE_README, '--allow-missing-repository', '--out', out]);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
