@@ -13,8 +13,6 @@ export interface ForwardResult {
   logits: Float32Array;
   /** Per routed block: 1 where the block ran for that new token. */
   routed: Map<number, Uint8Array>;
-  /** Per routed block: the predictor's probability for each new token. */
-  probs: Map<number, Float32Array>;
   /** steps[t][block]: whether the block ran for new token t and how many keys its attention saw. */
   steps: BlockStep[][];
 }
@@ -36,10 +34,6 @@ export class ModelSession {
       const routed = this.routedSet.has(i);
       this.caches.push(new BlockCache(arch.n_head, arch.head_dim, routed ? 64 : 256));
     }
-  }
-
-  isRouted(block: number): boolean {
-    return this.routedSet.has(block);
   }
 
   /** Forgets everything from `position` on, in every block. */
@@ -80,7 +74,6 @@ export class ModelSession {
     });
     const out = await this.session.run(feeds);
     const routed = new Map<number, Uint8Array>();
-    const probs = new Map<number, Float32Array>();
     const steps: BlockStep[][] = Array.from({ length: T }, () => []);
     const thr = Math.fround(threshold);
     const positions = Array.from({ length: T }, (_, t) => start + t);
@@ -98,7 +91,6 @@ export class ModelSession {
         }
         if (selPositions.length !== n) throw new Error(`block ${i}: graph added ${n} cache rows for ${selPositions.length} routed tokens`);
         routed.set(i, sel);
-        probs.set(i, p);
       }
       let j = 0;
       for (let t = 0; t < T; t++) {
@@ -108,6 +100,6 @@ export class ModelSession {
       c.append(nk.data as Float32Array, out[`new_v_${i}`].data as Float32Array, n, selPositions);
     });
     this.length += T;
-    return { logits: out['logits'].data as Float32Array, routed, probs, steps };
+    return { logits: out['logits'].data as Float32Array, routed, steps };
   }
 }
