@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { EngineClient } from '../src/engine/client';
-import { CompletionEngine } from '../src/engine/engine';
+import { argmax, CompletionEngine } from '../src/engine/engine';
 import { EngineError } from '../src/engine/errors';
 import { SHIPPED_MODEL, tmpDir } from './helpers';
 
@@ -39,12 +39,6 @@ test('completes a known prompt and accounts for its compute', async () => {
   assert.equal(r.compute.grid.ran.length, r.compute.grid.tokens.length);
   assert.equal(r.provider, 'cpu');
 });
-
-function argmax(a: Float32Array): number {
-  let best = 0;
-  for (let j = 1; j < a.length; j++) if (a[j] > a[best]) best = j;
-  return best;
-}
 
 test('routed decoding equals a token-by-token reference', async () => {
   const e = await loadCpu('float');

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { argmax } from '../src/engine/engine';
 import { ModelSession } from '../src/engine/model-session';
 import { python, tmpDir } from './helpers';
 
@@ -40,9 +41,7 @@ test('exported graph matches PyTorch over prefill and 32 routed decode steps', {
       for (const [block, n] of Object.entries(c.routedLens[s])) assert.equal(m.caches[+block].len, n, `threshold ${c.threshold} step ${s} block ${block}`);
       // Greedy decoding from the engine's logits picks PyTorch's token.
       if (s < ref.steps) {
-        let best = 0;
-        for (let j = 1; j < ref.vocab; j++) if (r.logits[j] > r.logits[best]) best = j;
-        assert.equal(best, c.tokens[ref.promptLen + s], `threshold ${c.threshold} step ${s}: greedy token`);
+        assert.equal(argmax(r.logits, ref.vocab), c.tokens[ref.promptLen + s], `threshold ${c.threshold} step ${s}: greedy token`);
         tokensCompared++;
       }
       if (s > 0) {

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ComputeMeter } from '../engine/accounting';
-import { CompletionEngine, LoadOptions } from '../engine/engine';
+import { argmax, CompletionEngine, LoadOptions } from '../engine/engine';
 import { median } from '../engine/metrics';
 import { packageRoot } from '../engine/paths';
 
@@ -21,12 +21,6 @@ const EVERY_BLOCK_ON = -1;
 function benchText(): string {
   const dir = path.join(packageRoot(), 'src', 'engine');
   return fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
-}
-
-function argmax(a: Float32Array): number {
-  let b = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
-  return b;
 }
 
 interface DecodeRun { tokensPerSecond: number; flops: number; denseFlops: number; routedFraction: number }

@@ -76,16 +76,10 @@ export interface EngineInfo {
   loadMs: number;
 }
 
-function argmax(a: Float32Array, offset: number, n: number): number {
+/** Index of the largest of the first n logits (greedy decoding). */
+export function argmax(a: Float32Array, n = a.length): number {
   let best = 0;
-  let bv = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = a[offset + i];
-    if (v > bv) {
-      bv = v;
-      best = i;
-    }
-  }
+  for (let i = 1; i < n; i++) if (a[i] > a[best]) best = i;
   return best;
 }
 
@@ -172,7 +166,7 @@ export class CompletionEngine {
     let text = '';
     for (let n = 0; n < maxTokens; n++) {
       const healing = healer?.active ?? false;
-      const next = healing ? healer!.pick(r.logits, arch.vocab_size) : argmax(r.logits, 0, arch.vocab_size);
+      const next = healing ? healer!.pick(r.logits, arch.vocab_size) : argmax(r.logits, arch.vocab_size);
       if (next <= SPECIAL_IDS.fileSep) {
         stopReason = 'end-of-text';
         break;
