@@ -8,7 +8,7 @@ function run(variant: string, bpb: number, opts: Partial<{ pred: number; acc: nu
   const final = { trainFlops: 1e12, elapsed: 60, tokens: 1e5, val_bpb_topk: bpb, val_bpb_predictor: opts.pred ?? bpb, pred_acc: opts.acc };
   return {
     variant, budget: 1e12, stepSeconds: opts.step ?? 1,
-    summary: { final, forward_flops_per_token: opts.flops ?? 10, forward_flops_per_token_every_block_on: 16, tokens: 1e5, elapsed: 60 },
+    summary: { final, forward_flops_per_token: opts.flops ?? 10, forward_flops_per_token_every_block_on: 16, tokens: 1e5, elapsed: 60, train_flops: 1e12 },
     evals: [{ ...final, trainFlops: 5e11, val_bpb_topk: bpb + 0.5 }, final],
   };
 }

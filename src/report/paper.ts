@@ -14,7 +14,7 @@ export interface Run {
   variant: string;
   budget: number;
   stepSeconds: number;
-  summary: { final: EvalPoint; forward_flops_per_token: number; forward_flops_per_token_every_block_on: number; tokens: number; elapsed: number };
+  summary: { final: EvalPoint; forward_flops_per_token: number; forward_flops_per_token_every_block_on: number; tokens: number; elapsed: number; train_flops: number };
   evals: EvalPoint[];
 }
 
@@ -65,7 +65,12 @@ export function charts(runs: Run[]): Record<string, string> {
   const name = (r: Run) => `${r.variant} @${r.budget.toExponential(0)}`;
   const dashed = (r: Run) => r.budget !== Math.max(...runs.map((x) => x.budget));
   const series = (y: (e: EvalPoint) => number | undefined, x: (e: EvalPoint) => number): Series[] =>
-    runs.map((r) => ({ name: name(r), dashed: dashed(r), points: r.evals.map((e) => [x(e), y(e) ?? NaN] as [number, number]) }));
+    runs.map((r) => ({
+      name: name(r),
+      dashed: dashed(r),
+      // Periodic evaluations, then the final one (over more tokens) at the end of the budget.
+      points: [...r.evals, { ...r.summary.final, trainFlops: r.summary.train_flops, elapsed: r.summary.elapsed }].map((e) => [x(e), y(e) ?? NaN] as [number, number]),
+    }));
   return {
     'bpb-vs-flops.svg': lineChart(series((e) => e.val_bpb_topk, (e) => e.trainFlops), { title: 'Validation bits/byte vs training FLOPs', xLabel: 'training FLOPs', yLabel: 'bits/byte' }),
     'bpb-vs-time.svg': lineChart(series((e) => e.val_bpb_topk, (e) => e.elapsed), { title: 'Validation bits/byte vs wall-clock', xLabel: 'seconds of training', yLabel: 'bits/byte' }),

@@ -33,7 +33,7 @@ function fmt(v: number): string {
 export function lineChart(series: Series[], o: ChartOptions): string {
   const W = o.width ?? 640;
   const H = o.height ?? 380;
-  const m = { l: 64, r: 150, t: 36, b: 48 };
+  const m = { l: 64, r: 180, t: 36, b: 48 };
   const tx = (x: number) => (o.logX ? Math.log10(x) : x);
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(y));
   const xs = pts.map(([x]) => tx(x));
