@@ -115,10 +115,13 @@ export function packageVsix(opts: { target?: string; out?: string } = {}): strin
   try {
     const ignoreFile = path.join(tmp, 'vscodeignore');
     fs.writeFileSync(ignoreFile, ignorePatterns(target).join('\n') + '\n');
-    // The package's README is the project's without its charts: vsce refuses relative images
-    // (and SVGs) when there is no public repository to resolve them against.
+    // The package's README is the project's without its charts and relative links: vsce refuses
+    // them when there is no public repository to resolve them against.
     // vsce only takes a readme that is among the packaged files: it goes to dist/ (build output).
-    fs.writeFileSync(path.join(root, PACKAGE_README), fs.readFileSync(path.join(root, 'README.md'), 'utf8').replace(/!\[[^\]]*\]\([^)]*\)\s*/g, ''));
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+      .replace(/!\[[^\]]*\]\([^)]*\)\s*/g, '')
+      .replace(/\[([^\]]*)\]\((?!https?:|#)[^)]*\)/g, '$1');
+    fs.writeFileSync(path.join(root, PACKAGE_README), readme);
     // No `repository` in package.json: this extension is not published from a public repository.
     vsce(root, ['package', '--target', target, '--ignoreFile', ignoreFile, '--readme-path', PACKAGE_README, '--allow-missing-repository', '--out', out]);
   } finally {
