@@ -5,10 +5,12 @@ import { EngineError } from './errors';
 
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 
+function tooLarge(size: number, name: string): EngineError {
+  return new EngineError('input', `${name} is ${(size / 1e6).toFixed(1)} MB; MoD Complete skips files over ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB.`);
+}
+
 export function checkText(text: string, name: string): void {
-  if (text.length > MAX_DOCUMENT_BYTES) {
-    throw new EngineError('input', `${name} is ${(text.length / 1e6).toFixed(1)} MB; MoD Complete skips files over ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB.`);
-  }
+  if (text.length > MAX_DOCUMENT_BYTES) throw tooLarge(text.length, name);
   if (text.slice(0, 8192).includes('\u0000')) throw new EngineError('input', `${name} looks binary (it contains NUL bytes); MoD Complete only completes text.`);
 }
 
@@ -19,7 +21,8 @@ export function readDocument(file: string): string {
   } catch {
     throw new EngineError('input', `Cannot read ${file}: no such file.`);
   }
-  if (stat.size > MAX_DOCUMENT_BYTES) checkText('x'.repeat(MAX_DOCUMENT_BYTES + 1), file);
+  // Refuse before reading a huge file into memory.
+  if (stat.size > MAX_DOCUMENT_BYTES) throw tooLarge(stat.size, file);
   const text = fs.readFileSync(file, 'utf8');
   checkText(text, file);
   return text;
