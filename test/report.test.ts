@@ -1,11 +1,11 @@
 // Report code on small synthetic inputs: a comparison that fails must read as "disagrees".
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { charts, claimsTable, evaluateClaims, Run } from '../src/report/paper';
+import { charts, claimsTable, evaluateClaims, ManifestRecord, Run, shippedScaleRuns } from '../src/report/paper';
 import { lineChart, ticks } from '../src/report/svg';
 
-function run(variant: string, bpb: number, opts: Partial<{ pred: number; acc: number; step: number; flops: number }> = {}): Run {
-  const final = { trainFlops: 1e12, elapsed: 60, tokens: 1e5, val_bpb_topk: bpb, val_bpb_predictor: opts.pred ?? bpb, pred_acc: opts.acc };
+function run(variant: string, bpb: number, opts: Partial<{ pred: number; acc: number; recall: number; step: number; flops: number }> = {}): Run {
+  const final = { trainFlops: 1e12, elapsed: 60, tokens: 1e5, val_bpb_topk: bpb, val_bpb_predictor: opts.pred ?? bpb, pred_acc: opts.acc, pred_recall: opts.recall };
   return {
     variant, budget: 1e12, stepSeconds: opts.step ?? 1,
     summary: { final, forward_flops_per_token: opts.flops ?? 10, forward_flops_per_token_every_block_on: 16, tokens: 1e5, elapsed: 60, train_flops: 1e12 },
@@ -16,8 +16,9 @@ function run(variant: string, bpb: number, opts: Partial<{ pred: number; acc: nu
 const verdicts = (runs: Run[]) => Object.fromEntries(evaluateClaims(runs).map((c) => [c.claim.split(' ').slice(0, 3).join(' '), c.verdict]));
 
 test('claims agree when MoD behaves as the paper says', () => {
-  const v = verdicts([run('mod', 2.0, { acc: 0.98, step: 0.7, flops: 6 }), run('dense', 2.01, { flops: 10 }), run('stochastic', 2.3, { flops: 6 })]);
-  assert.deepEqual(Object.values(v), ['agrees', 'agrees', 'agrees', 'agrees', 'agrees', 'agrees']);
+  const v = verdicts([run('mod', 2.0, { acc: 0.98, recall: 0.9, step: 0.7, flops: 6 }), run('dense', 2.01, { flops: 10 }), run('stochastic', 2.3, { flops: 6 }),
+    run('mod-router-bce', 2.005, { flops: 6 })]);
+  assert.deepEqual(Object.values(v), Array(8).fill('agrees'));
 });
 
 test('claims disagree when MoD is worse, slower, or its predictor is poor', () => {
@@ -29,6 +30,31 @@ test('claims disagree when MoD is worse, slower, or its predictor is poor', () =
   assert.equal(v['The causal predictor'], 'disagrees');
   assert.equal(v['Sampling with the'], 'disagrees');
   assert.match(claimsTable(evaluateClaims([run('mod', 2.2), run('dense', 2.0)])), /\*\*disagrees\*\*/);
+});
+
+test('a predictor that never fires reads as not learned, however accurate', () => {
+  const c = evaluateClaims([run('mod', 2.0, { acc: 0.875, recall: 0.001 })]);
+  assert.equal(c.find((x) => x.claim.startsWith('The predictor has learned'))!.verdict, 'disagrees');
+  assert.match(c.find((x) => x.claim.startsWith('The causal predictor'))!.detail, /always skipping scores 87\.5%/);
+});
+
+test('a router-BCE variant that hurts the loss disagrees', () => {
+  const c = evaluateClaims([run('mod', 2.0), run('mod-router-bce', 2.1)]);
+  assert.equal(c.find((x) => x.claim.startsWith('The auxiliary router BCE'))!.verdict, 'disagrees');
+});
+
+test('shipped scale: manifests pair up at the MoD budget; step times under different load are not compared', () => {
+  const record = (bpb: number, seconds: number, device: string): ManifestRecord => ({
+    training: { tokens: 8e6, steps: 1000, seconds, trainFlops: 2.6e14, forwardFlopsPerToken: bpb < 1.6 ? 10e6 : 16e6, forwardFlopsPerTokenEveryBlockOn: 16e6, device },
+    quality: { valBitsPerByteTopk: bpb },
+  });
+  const same = evaluateClaims(shippedScaleRuns(record(1.55, 5000, 'CPU'), record(1.6, 6000, 'CPU')));
+  assert.equal(same.find((x) => x.claim.startsWith('MoD matches'))!.verdict, 'agrees');
+  assert.equal(same.find((x) => x.claim.startsWith('MoD steps faster'))!.verdict, 'agrees');
+  const loaded = evaluateClaims(shippedScaleRuns(record(1.55, 5000, 'CPU'), record(1.6, 6000, 'CPU, shared')));
+  const step = loaded.find((x) => x.claim.startsWith('MoD steps faster'))!;
+  assert.equal(step.verdict, 'no data');
+  assert.match(step.detail, /not comparable/);
 });
 
 test('missing data is reported as such, not as agreement', () => {

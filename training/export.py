@@ -13,7 +13,7 @@ outputs  logits [R, V], per block new_k_i / new_v_i [H, n_i, hd] (only the rows 
          every token for a dense block, the selected ones for a routed block), and per routed
          block route_prob_i [T] (predictor probability; the block ran for tokens above threshold).
 
-  /usr/bin/python3 training/export.py --ckpt training/runs/x/ckpt.pt --out models/x [--quantize 4]
+  /usr/bin/python3 training/export.py --ckpt training/runs/x/ckpt.pt --out models/x [--quantize 4] [--float 0]
 """
 import argparse
 import hashlib
@@ -256,6 +256,7 @@ def main():
     ap.add_argument('--ckpt', required=True)
     ap.add_argument('--out', required=True)
     ap.add_argument('--quantize', type=int, default=4, help='also write model.q4.onnx (0: float only)')
+    ap.add_argument('--float', type=int, default=1, help='0: write only the 4-bit model (baselines kept small in git)')
     ap.add_argument('--block', type=int, default=32)
     ap.add_argument('--accuracy-level', type=int, default=0)
     ap.add_argument('--tokenizer', default='data/tokenizer/tokenizer.json')
@@ -263,8 +264,10 @@ def main():
     ck = torch.load(a.ckpt, map_location='cpu')
     cfg = Config(**ck['config'])
     os.makedirs(a.out, exist_ok=True)
-    files = {'float': 'model.onnx'}
-    onnx.save(build(cfg, ck['model']), os.path.join(a.out, 'model.onnx'))
+    files = {}
+    if a.float or not a.quantize:
+        files['float'] = 'model.onnx'
+        onnx.save(build(cfg, ck['model']), os.path.join(a.out, 'model.onnx'))
     if a.quantize:
         files['q4'] = 'model.q4.onnx'
         onnx.save(build(cfg, ck['model'], bits=4, block=a.block, accuracy_level=a.accuracy_level), os.path.join(a.out, 'model.q4.onnx'))

@@ -3,6 +3,12 @@
 // train/val/heldout by file, and writes JSONL shards plus a small committed manifest.
 //
 //   node out/src/corpus/build.js [--out data/corpus] [--manifest training/corpus-manifest.json]
+//   node out/src/corpus/build.js --pin training/corpus-hashes.txt
+//
+// The sources (installed packages, this project's node_modules) drift from machine to machine,
+// so `--pin` rebuilds exactly the recorded corpus the shipped model trained on: only files
+// whose hash is listed, in the listed split; it reports what is missing and leaves the
+// committed manifest alone.
 
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -164,7 +170,26 @@ function unitsOf(src: Source, cache: string): Unit[] {
   }
 }
 
-export interface BuildOptions { outDir: string; cacheDir: string; manifestPath: string; hashesPath: string; projectRoot: string; maxPythonRatio: number }
+export interface BuildOptions {
+  outDir: string;
+  cacheDir: string;
+  manifestPath: string;
+  hashesPath: string;
+  projectRoot: string;
+  maxPythonRatio: number;
+  /** Truncated hash -> split of the files to keep; every other file is skipped uncounted. */
+  pin?: Map<string, Split>;
+}
+
+/** Reads a corpus-hashes.txt (`split hash` lines) into hash -> split. */
+export function readPin(file: string): Map<string, Split> {
+  const pin = new Map<string, Split>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const [split, h] = line.trim().split(' ');
+    if (h) pin.set(h, split as Split);
+  }
+  return pin;
+}
 
 export function buildCorpus(opts: BuildOptions): void {
   fs.mkdirSync(opts.outDir, { recursive: true });
@@ -206,6 +231,8 @@ export function buildCorpus(opts: BuildOptions): void {
           continue;
         }
         const buf = fs.readFileSync(file);
+        const h = sha256(buf);
+        if (opts.pin && !opts.pin.has(h.slice(0, 16))) continue;
         const text = buf.toString('utf8');
         const v = judgeFile(rel, text);
         if (!v.keep) {
@@ -218,7 +245,6 @@ export function buildCorpus(opts: BuildOptions): void {
           continue;
         }
         seen.add(key);
-        const h = sha256(buf);
         const split = splitOf(h);
         const relPath = path.join(path.basename(unit.root), rel);
         const doc: CorpusDoc = { source: src.name, path: relPath, lang, text };
@@ -237,6 +263,10 @@ export function buildCorpus(opts: BuildOptions): void {
     console.log(`${src.name}: ${st.files} files, ${(st.bytes / 1e6).toFixed(1)} MB, dropped ${JSON.stringify(st.dropped)}`);
   }
   for (const fd of Object.values(writers)) fs.closeSync(fd);
+  if (opts.pin) {
+    reportPinned(opts.pin, fileHashes);
+    return;
+  }
   const total = langBytes.typescript + langBytes.javascript + langBytes.python;
   const manifest = {
     description: 'Training corpus of MoD Complete: permissively licensed TypeScript, JavaScript and Python. Rebuild with `npm run corpus`.',
@@ -256,6 +286,15 @@ export function buildCorpus(opts: BuildOptions): void {
   console.log(`total ${(total / 1e6).toFixed(1)} MB, JS/TS share ${manifest.jsTsShare}`);
 }
 
+function reportPinned(pin: Map<string, Split>, found: Record<Split, string[]>): void {
+  const have = new Set(Object.values(found).flat());
+  const missing: Record<string, number> = {};
+  for (const [h, split] of pin) if (!have.has(h)) missing[split] = (missing[split] ?? 0) + 1;
+  const counts = Object.entries(found).map(([s, hs]) => `${s} ${hs.length}`).join(', ');
+  const miss = Object.keys(missing).length ? `missing ${JSON.stringify(missing)}` : 'none missing';
+  console.log(`pinned corpus: ${counts} of ${pin.size} recorded files; ${miss}`);
+}
+
 function isPythonSource(s: Source): boolean {
   return s.kind === 'dir' || s.kind === 'python-site';
 }
@@ -269,5 +308,6 @@ if (require.main === module) {
     hashesPath: path.resolve(arg('--hashes', path.join(root, 'training/corpus-hashes.txt'))),
     projectRoot: root,
     maxPythonRatio: Number(arg('--max-python-ratio', '2')),
+    pin: arg('--pin', '') ? readPin(path.resolve(arg('--pin', ''))) : undefined,
   });
 }

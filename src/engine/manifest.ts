@@ -84,6 +84,7 @@ export function loadModelPackage(dir: string, precision: Precision = 'q4'): Mode
   if (m.formatVersion !== SUPPORTED_FORMAT_VERSION) {
     throw new EngineError('model-version', `The model in ${dir} has format version ${m.formatVersion}; this version of MoD Complete reads version ${SUPPORTED_FORMAT_VERSION}. Update the extension or the model.`);
   }
-  const chosen: Precision = precision === 'q4' && m.files['q4'] ? 'q4' : 'float';
+  // A package may carry one precision only (the baselines ship 4-bit alone): use what is there.
+  const chosen: Precision = m.files[precision] ? precision : precision === 'q4' ? 'float' : 'q4';
   return { dir, manifest: m, onnxPath: fileOf(m, dir, chosen), precision: chosen, tokenizerPath: fileOf(m, dir, 'tokenizer') };
 }

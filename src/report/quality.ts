@@ -1,8 +1,9 @@
 // Completion quality on held-out code (test/fixtures/heldout-cases.jsonl, files never trained on):
-// the shipped model with MoD routing, the same weights with every block on, and a baseline that
-// needs no model (repeat the most similar earlier line), per language and cursor kind.
+// the shipped model with MoD routing, the same weights with every block on, the dense baseline
+// model trained at the same FLOPs, and a baseline that needs no model (repeat the most similar
+// earlier line), per language and cursor kind.
 //
-//   node out/src/report/quality.js [--model DIR] [--out docs/reports]
+//   node out/src/report/quality.js [--model DIR] [--dense models/baselines/dense-d256-l8] [--out docs/reports]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionEngine } from '../engine/engine';
@@ -45,19 +46,22 @@ async function main(): Promise<void> {
   const root = packageRoot();
   const out = path.resolve(root, arg('--out', 'docs/reports'));
   const cases = parseCases(fs.readFileSync(path.join(root, 'test/fixtures/heldout-cases.jsonl'), 'utf8'), 'cases');
-  const e = await CompletionEngine.load({ modelDir: path.resolve(arg('--model', defaultModelDir())), precision: 'q4', provider: 'cpu' });
-  const model = (threshold: number) => runCases(cases, async (k, mode) => {
-    const r = await e.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, mode, threshold });
+  const load = (dir: string) => CompletionEngine.load({ modelDir: path.resolve(root, dir), precision: 'q4', provider: 'cpu' });
+  const e = await load(arg('--model', defaultModelDir()));
+  const dense = await load(arg('--dense', 'models/baselines/dense-d256-l8'));
+  const model = (engine: CompletionEngine, threshold: number) => runCases(cases, async (k, mode) => {
+    const r = await engine.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, mode, threshold });
     return { text: r.text, saved: r.compute.saved, ms: r.timing.totalMs };
   });
   const systems: Record<string, CaseResult[]> = {
-    'MoD model (threshold 0.5)': await model(0.5),
-    'same weights, every block on': await model(-1),
+    'MoD model (threshold 0.5)': await model(e, 0.5),
+    'same weights, every block on': await model(e, -1),
+    'dense baseline model, same training FLOPs': await model(dense, -1),
     'no model: repeat most similar earlier line': await runCases(cases, async (k) => ({ text: similarLineBaseline(k), saved: 0, ms: 0 })),
   };
   const reports = Object.fromEntries(Object.entries(systems).map(([k, rows]) => [k, summarize(rows)]));
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'quality.json'), JSON.stringify({ model: e.info.model, cases: cases.length, reports }, null, 1));
+  fs.writeFileSync(path.join(out, 'quality.json'), JSON.stringify({ model: e.info.model, baseline: dense.info.model, cases: cases.length, reports }, null, 1));
   const groups = Object.keys(Object.values(reports)[0].groups);
   const names = Object.keys(reports);
   const lines = [`# Held-out completion quality (${cases.length} cases from files never trained on)`, '',
