@@ -5,7 +5,7 @@ import { checkText, splitAtCursor } from '../src/engine/document';
 import { EngineError } from '../src/engine/errors';
 import { editSimilarity, exactMatch, percentile } from '../src/engine/metrics';
 import { prefixWindow, suffixWindow, WINDOW_LINE_STEP } from '../src/engine/prompt';
-import { applyStopRules, chooseMode, stopContextFor } from '../src/engine/stop';
+import { applyStopRules, chooseMode, stopAtLoop, stopAtRepeatedLines, stopContextFor } from '../src/engine/stop';
 import { parseArgs } from '../src/cli/main';
 
 test('cursor split is 1-based and refuses positions outside the file', () => {
@@ -39,6 +39,26 @@ test('mode: one line when code sits right of the cursor, several only where a bl
   assert.equal(chooseMode('if (a) {', '\n}'), 'multiline');
   assert.equal(chooseMode('def f(x):', '\n'), 'multiline');
   assert.equal(chooseMode('const a = ', '\n'), 'line');
+});
+
+test('loop rule: a repeating tail is cut back to its first unit, real code is left alone', () => {
+  const cut = (t: string) => t.slice(0, stopAtLoop(t));
+  // Seen from the model on held-out code.
+  assert.equal(cut('(a, b, b, b, b'), '(a, b');
+  assert.equal(cut('"https://docs.com/docs/docs/docs/docs/'), '"https://docs.com/docs');
+  const lines = '\n    this.x = this.x.y;\n\n    this.x = this.x.y;\n\n    this.x = this.x.y;\n\n';
+  assert.equal(cut(lines), '\n    this.x = this.x.y;\n');
+  // Not loops: two repeats, short units under four times, whitespace, ordinary code.
+  for (const ok of ['foo(a, b, b)', 'x = [0, 0, 0]', '        ', 'if (a) { b(); }\nif (c) { d(); }\n', 'self.a = a\nself.b = b\nself.c = c\n']) {
+    assert.equal(stopAtLoop(ok), undefined, ok);
+  }
+  // Units up to MAX_LOOP_PERIOD characters are caught.
+  const unit = 'assert.equal(compute(1), 2); // same\n';
+  assert.equal(cut(`x\n${unit}${unit}${unit}`), `x\n${unit.trimEnd()}`);
+  const drifting = '\n  const s = {\n    const s = {\n      const s = {\n        const';
+  assert.equal(drifting.slice(0, stopAtRepeatedLines(drifting)), '\n  const s = {');
+  assert.equal(stopAtRepeatedLines('\n      }\n    }\n  }\n}\n'), undefined);
+  assert.equal(stopAtRepeatedLines('\n  a();\n  a();\n  b();\n'), undefined);
 });
 
 test('stop rules: line end, line budget, scope end', () => {

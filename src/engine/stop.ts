@@ -59,7 +59,49 @@ export function stopAtScopeEnd(text: string, ctx: StopContext): number | undefin
   return undefined;
 }
 
-export const STOP_RULES = [stopAtLineEnd, stopAtLineBudget, stopAtScopeEnd];
+/** Longest repeating unit the loop rule looks for (a short line of code). */
+export const MAX_LOOP_PERIOD = 80;
+
+/**
+ * Small models decoding greedily fall into loops (`f(a, b, b, b, b`, `docs/docs/docs/`): stop once
+ * the text ends in a unit repeated 3 times (4 for units under 4 characters, which repeat in real
+ * code more often) and keep the text up to the end of the unit's first occurrence.
+ */
+export function stopAtLoop(text: string): number | undefined {
+  for (let p = 2; p <= MAX_LOOP_PERIOD; p++) {
+    const repeats = p < 4 ? 4 : 3;
+    if (text.length < repeats * p) break;
+    const end = text.length;
+    const unit = text.slice(end - p);
+    if (!unit.trim()) continue;
+    let periodic = true;
+    for (let k = 2; k <= repeats && periodic; k++) periodic = text.slice(end - k * p, end - (k - 1) * p) === unit;
+    if (!periodic) continue;
+    // The loop may have begun before the last few units (tokens add several characters at once).
+    let start = end - repeats * p;
+    while (start > 0 && text[start - 1] === text[start - 1 + p]) start--;
+    return start + p;
+  }
+  return undefined;
+}
+
+/**
+ * The same loop across lines with drifting indentation (`{` opening deeper each time): three
+ * complete lines in a row with the same words stop the text after the first of them.
+ */
+export function stopAtRepeatedLines(text: string): number | undefined {
+  const lines = text.split('\n');
+  let offset = 0;
+  for (let i = 0; i + 3 < lines.length; i++) {
+    const t = lines[i].trim();
+    // Closers (`}`, `)`) legitimately repeat while nested blocks close.
+    if (/\w/.test(t) && lines[i + 1].trim() === t && lines[i + 2].trim() === t) return offset + lines[i].length;
+    offset += lines[i].length + 1;
+  }
+  return undefined;
+}
+
+export const STOP_RULES = [stopAtLineEnd, stopAtLineBudget, stopAtScopeEnd, stopAtLoop, stopAtRepeatedLines];
 
 export function applyStopRules(text: string, ctx: StopContext): number | undefined {
   let cut: number | undefined;
