@@ -55,6 +55,9 @@ test('shipped scale: manifests pair up at the MoD budget; step times under diffe
   const step = loaded.find((x) => x.claim.startsWith('MoD steps faster'))!;
   assert.equal(step.verdict, 'no data');
   assert.match(step.detail, /not comparable/);
+  // A back-to-back step-time measurement replaces the training runs' timings.
+  const timed = evaluateClaims(shippedScaleRuns(record(1.55, 5000, 'CPU'), record(1.6, 6000, 'CPU, shared'), { stepSeconds: { mod: 4, dense: 3 }, threads: 2 }));
+  assert.equal(timed.find((x) => x.claim.startsWith('MoD steps faster'))!.verdict, 'disagrees');
 });
 
 test('missing data is reported as such, not as agreement', () => {

@@ -4,7 +4,7 @@
 // read from their manifests.
 //
 //   node out/src/report/paper.js [--in docs/reports/paper-comparison.json] [--out docs/reports]
-//     [--mod models/mod-complete-small] [--dense models/baselines/dense-d256-l8]
+//     [--mod models/mod-complete-small] [--dense models/baselines/dense-d256-l8] [--step-time docs/reports/step-time.json]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../engine/paths';
@@ -107,10 +107,18 @@ export function runFromManifest(variant: string, m: ManifestRecord, budget: numb
   };
 }
 
-/** The shipped MoD model against its dense baseline; step times only count when both trained alike. */
-export function shippedScaleRuns(mod: ManifestRecord, dense: ManifestRecord): Run[] {
-  const caveat = mod.training.device === dense.training.device ? undefined : `trained under different CPU load (${mod.training.device} vs ${dense.training.device})`;
-  return [runFromManifest('mod', mod, mod.training.trainFlops, caveat), runFromManifest('dense', dense, mod.training.trainFlops, caveat)];
+/** training/steptime.py output: both models' step time measured back to back under one load. */
+export interface StepTime { stepSeconds: Record<'mod' | 'dense', number>; threads: number }
+
+/**
+ * The shipped MoD model against its dense baseline. Step times come from steptime.py when given;
+ * the training runs' own timings only count when both trained under the same load.
+ */
+export function shippedScaleRuns(mod: ManifestRecord, dense: ManifestRecord, stepTime?: StepTime): Run[] {
+  const caveat = stepTime || mod.training.device === dense.training.device ? undefined : `trained under different CPU load (${mod.training.device} vs ${dense.training.device})`;
+  const runs = [runFromManifest('mod', mod, mod.training.trainFlops, caveat), runFromManifest('dense', dense, mod.training.trainFlops, caveat)];
+  if (stepTime) for (const r of runs) Object.assign(r, { stepSeconds: stepTime.stepSeconds[r.variant as 'mod' | 'dense'], threads: stepTime.threads });
+  return runs;
 }
 
 export function claimsTable(claims: Claim[]): string {
@@ -156,13 +164,15 @@ if (require.main === module) {
   for (const [file, svg] of Object.entries(charts(runs))) fs.writeFileSync(path.join(out, file), svg);
   const manifest = (dir: string) => JSON.parse(fs.readFileSync(path.resolve(root, dir, 'manifest.json'), 'utf8'));
   const modPkg = manifest(arg('--mod', 'models/mod-complete-small'));
-  const shipped = shippedScaleRuns(modPkg, manifest(arg('--dense', 'models/baselines/dense-d256-l8')));
+  const stepFile = path.resolve(root, arg('--step-time', 'docs/reports/step-time.json'));
+  const stepTime = fs.existsSync(stepFile) ? (JSON.parse(fs.readFileSync(stepFile, 'utf8')) as StepTime) : undefined;
+  const shipped = shippedScaleRuns(modPkg, manifest(arg('--dense', 'models/baselines/dense-d256-l8')), stepTime);
   const claims = [...evaluateClaims(runs), ...evaluateClaims(shipped)];
   const a = modPkg.architecture;
   const md = [`# Paper-style comparison (d_model ${input.model.d_model}, ${input.model.n_layer} blocks, context ${input.model.seq_len})`, '',
     runsTable(runs), '',
     `## Shipped scale (d_model ${a.d_model}, ${a.n_layer} blocks, context ${a.seq_len}): the shipped MoD model and a dense baseline trained at the same FLOPs`, '',
-    runsTable(shipped), '', '## Claims', '', claimsTable(claims), '',
+    runsTable(shipped), '', stepTime ? 'Step times at this scale: `training/steptime.py`, both models back to back under the same load.\n' : '', '## Claims', '', claimsTable(claims), '',
     '![bits/byte vs FLOPs](bpb-vs-flops.svg) ![bits/byte vs time](bpb-vs-time.svg) ![predictor accuracy](predictor-accuracy.svg)', ''].join('\n');
   fs.writeFileSync(path.join(out, 'paper-comparison.md'), md);
   fs.writeFileSync(path.join(out, 'paper-claims.json'), JSON.stringify(claims, null, 1));
