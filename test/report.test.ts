@@ -82,3 +82,21 @@ test('no-model baseline repeats the rest of the most similar earlier line', asyn
   const multi = 'if (a) {\n  run(a);\n  stop();\n}\nif (b) {';
   assert.equal(similarLineBaseline({ id: 'y', prefix: multi, suffix: '', target: '\n  x\n  y', kind: 'multi-line' }), '\n  run(a);\n  stop();');
 });
+
+test('model card Evidence section: built from the report JSON, replaced in place', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { evidenceSection, withEvidence } = await import('../src/tools/model-card');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-'));
+  fs.writeFileSync(path.join(dir, 'paper-claims.json'), JSON.stringify([
+    { claim: 'MoD beats dense', budget: 2e12, verdict: 'agrees' }, { claim: 'MoD beats dense', budget: 4e12, verdict: 'disagrees' }]));
+  fs.writeFileSync(path.join(dir, 'quality.json'), JSON.stringify({ cases: 3, reports: { mod: { exactMatch: 0.5, editSimilarity: 0.75, computeSaved: 0.4 } } }));
+  const ev = evidenceSection(dir);
+  assert.match(ev, /- MoD beats dense: agrees at 2\.0e\+12, disagrees at 4\.0e\+12/);
+  assert.match(ev, /\| mod \| 50\.0% \| 75\.0% \|/);
+  const card = '# card\n\n## Evidence\nold\n\n## Limits\nsmall\n';
+  const updated = withEvidence(card, '## Evidence\nnew\n');
+  assert.equal(updated, '# card\n\n## Evidence\nnew\n\n## Limits\nsmall\n');
+  assert.equal(withEvidence('# card\n', '## Evidence\nx\n'), '# card\n\n## Evidence\nx\n');
+});
