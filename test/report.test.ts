@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { charts, claimsTable, evaluateClaims, ManifestRecord, Run, shippedScaleRuns } from '../src/report/paper';
-import { lineChart, ticks } from '../src/report/svg';
+import { barChart, lineChart, ticks } from '../src/report/svg';
 
 function run(variant: string, bpb: number, opts: Partial<{ pred: number; acc: number; recall: number; step: number; flops: number }> = {}): Run {
   const final = { trainFlops: 1e12, elapsed: 60, tokens: 1e5, val_bpb_topk: bpb, val_bpb_predictor: opts.pred ?? bpb, pred_acc: opts.acc, pred_recall: opts.recall };
@@ -73,6 +73,15 @@ test('charts are SVG with one polyline per run', () => {
   assert.ok(svg.includes('mod @1e+12') && svg.includes('dense @1e+12'));
   assert.deepEqual(ticks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
   assert.doesNotMatch(lineChart([{ name: '<x>', points: [[1, 1], [2, 2]] }], { title: 't', xLabel: 'x', yLabel: 'y' }), /<x>/);
+});
+
+test('bar chart: one bar per category and series, heights in proportion', () => {
+  const svg = barChart(['a', 'b<c'], [{ name: 'x', values: [0.2, 0.4] }, { name: 'y', values: [0.1, NaN] }], { title: 't', xLabel: 'x', yLabel: 'y' });
+  const bars = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"/g)].map((m) => Number(m[1]));
+  assert.equal(bars.length, 3 + 2, 'three finite bars and two legend swatches');
+  // Category by category: a/x 0.2, a/y 0.1, b/x 0.4.
+  assert.ok(Math.abs(bars[2] / bars[0] - 2) < 0.02 && Math.abs(bars[0] / bars[1] - 2) < 0.02);
+  assert.ok(svg.includes('b&lt;c'));
 });
 
 test('no-model baseline repeats the rest of the most similar earlier line', async () => {

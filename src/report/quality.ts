@@ -10,6 +10,7 @@ import { CompletionEngine } from '../engine/engine';
 import { CaseResult, EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
 import { editSimilarity } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
+import { barChart } from './svg';
 import { arg } from '../tools/argv';
 
 /**
@@ -64,6 +65,11 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'quality.json'), JSON.stringify({ model: e.info.model, baseline: dense.info.model, cases: cases.length, reports }, null, 1));
   const groups = Object.keys(Object.values(reports)[0].groups);
   const names = Object.keys(reports);
+  const categories = [...groups, 'all'];
+  for (const [file, key, label] of [['quality-edit-similarity.svg', 'editSimilarity', 'edit similarity'], ['quality-exact-match.svg', 'exactMatch', 'exact match']] as const) {
+    const series = names.map((n) => ({ name: n, values: categories.map((g) => (g === 'all' ? reports[n][key] : reports[n].groups[g][key])) }));
+    fs.writeFileSync(path.join(out, file), barChart(categories, series, { title: `Held-out completions: ${label}`, xLabel: 'language / cursor', yLabel: label }));
+  }
   const lines = [`# Held-out completion quality (${cases.length} cases from files never trained on)`, '',
     `Exact match / edit similarity (%), after post-processing. ${names.map((n, i) => `(${i + 1}) ${n}`).join('; ')}.`, '',
     `| language/cursor | cases | ${names.map((_, i) => `(${i + 1}) exact`).join(' | ')} | ${names.map((_, i) => `(${i + 1}) edit sim`).join(' | ')} |`,
@@ -73,7 +79,8 @@ async function main(): Promise<void> {
       const rs = names.map((n) => pick(reports[n]));
       return `| ${g} | ${rs[0].cases} | ${rs.map((r) => (100 * r.exactMatch).toFixed(1)).join(' | ')} | ${rs.map((r) => (100 * r.editSimilarity).toFixed(1)).join(' | ')} |`;
     }),
-    '', `Compute saved by MoD on these completions: ${(100 * reports[names[0]].computeSaved).toFixed(1)}% of the every-block-on FLOPs.`, ''];
+    '', `Compute saved by MoD on these completions: ${(100 * reports[names[0]].computeSaved).toFixed(1)}% of the every-block-on FLOPs.`, '',
+    '![edit similarity](quality-edit-similarity.svg) ![exact match](quality-exact-match.svg)', ''];
   fs.writeFileSync(path.join(out, 'quality.md'), lines.join('\n'));
   console.log(lines.join('\n'));
 }
