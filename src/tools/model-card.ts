@@ -176,7 +176,7 @@ ONNX figures: \`mod-complete bpb\` over ${q.allOn.tokens} validation tokens (${w
 ${files}
 ${manifest.files.q4 ? `
 4-bit: MatMulNBits (block 32, asymmetric, accuracy level ${manifest.quantization?.q4?.accuracy_level ?? 0}) for every projection and the LM head;
-embedding, norms, routers and predictors stay float (a flipped routing decision changes which blocks run).
+${routed ? 'embedding, norms, routers and predictors stay float (a flipped routing decision changes which blocks run)' : 'embedding and norms stay float'}.
 ` : ''}
 ## Limits
 A small model trained for ${(summary.elapsed / 60).toFixed(0)} CPU minutes: it completes common idioms and local patterns, not whole programs.
