@@ -23,7 +23,7 @@ function benchText(): string {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
 }
 
-interface DecodeRun { tokensPerSecond: number; flops: number; denseFlops: number; routedFraction: number }
+export interface DecodeRun { tokensPerSecond: number; flops: number; denseFlops: number; routedFraction: number }
 
 /**
  * Prefills `prompt`, then decodes `stream` one token at a time (teacher forcing: real code, so
