@@ -96,7 +96,7 @@ test('model card Evidence section: built from the report JSON, replaced in place
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');
-  const { evidenceSection, withEvidence } = await import('../src/tools/model-card');
+  const { evidenceSection, withSection } = await import('../src/tools/model-card');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidence-'));
   fs.writeFileSync(path.join(dir, 'paper-claims.json'), JSON.stringify([
     { claim: 'MoD beats dense', budget: 2e12, verdict: 'agrees' }, { claim: 'MoD beats dense', budget: 4e12, verdict: 'disagrees' }]));
@@ -105,7 +105,9 @@ test('model card Evidence section: built from the report JSON, replaced in place
   assert.match(ev, /- MoD beats dense: agrees at 2\.0e\+12, disagrees at 4\.0e\+12/);
   assert.match(ev, /\| mod \| 50\.0% \| 75\.0% \|/);
   const card = '# card\n\n## Evidence\nold\n\n## Limits\nsmall\n';
-  const updated = withEvidence(card, '## Evidence\nnew\n');
+  const updated = withSection(card, '## Evidence\nnew\n');
   assert.equal(updated, '# card\n\n## Evidence\nnew\n\n## Limits\nsmall\n');
-  assert.equal(withEvidence('# card\n', '## Evidence\nx\n'), '# card\n\n## Evidence\nx\n');
+  assert.equal(withSection('# card\n', '## Evidence\nx\n'), '# card\n\n## Evidence\nx\n');
+  // Headings match on the words before their parenthesis (those carry figures that change).
+  assert.equal(withSection('# c\n## Quality (old, 3 cases)\na\n## End\n', '## Quality (new, 4 cases)\nb\n'), '# c\n## Quality (new, 4 cases)\nb\n\n## End\n');
 });

@@ -1,7 +1,7 @@
 // Speed/quality curve of the compute-budget knob: for each predictor threshold, decode tokens/s,
 // compute saved, validation bits/byte and held-out exact match, on the shipped model.
 //
-//   node out/src/report/curve.js [--model DIR] [--cases N] [--out docs/reports]
+//   node out/src/report/curve.js [--model DIR] [--cases N] [--out docs/reports] [--render-only]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeRun, DecodeRun } from '../cli/bench';
@@ -10,7 +10,7 @@ import { CompletionEngine } from '../engine/engine';
 import { parseCases, runCases, summarize } from '../engine/evaluate';
 import { median } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
-import { lineChart } from './svg';
+import { DASHED, lineChart } from './svg';
 import { arg } from '../tools/argv';
 
 interface CurveRow {
@@ -30,6 +30,7 @@ const SPEED_ROUNDS = 7;
 async function main(): Promise<void> {
   const root = packageRoot();
   const out = path.resolve(root, arg('--out', 'docs/reports'));
+  if (process.argv.includes('--render-only')) return render(out, JSON.parse(fs.readFileSync(path.join(out, 'threshold-curve.json'), 'utf8')) as CurveData);
   const e = await CompletionEngine.load({ modelDir: path.resolve(arg('--model', defaultModelDir())), precision: 'q4', provider: 'cpu' });
   const buf = fs.readFileSync(path.join(root, 'test/fixtures/val-sample.bin'));
   const val = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
@@ -65,19 +66,27 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(row));
   }
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'threshold-curve.json'), JSON.stringify({ model: e.info.model, precision: 'q4', cases: cases.length, rows }, null, 1));
+  const data: CurveData = { model: e.info.model, precision: 'q4', cases: cases.length, rows };
+  fs.writeFileSync(path.join(out, 'threshold-curve.json'), JSON.stringify(data, null, 1));
+  render(out, data);
+}
+
+interface CurveData { model: string; precision: string; cases: number; rows: CurveRow[] }
+
+/** Charts and the Markdown table from the measured rows (`--render-only` redraws them from threshold-curve.json). */
+function render(out: string, { model, cases, rows }: CurveData): void {
   const routed = rows.filter((r) => r.threshold >= 0 && r.threshold <= 1);
   fs.writeFileSync(path.join(out, 'threshold-speed.svg'), lineChart([
     { name: 'decode tok/s', points: routed.map((r) => [r.threshold, r.tokensPerSecond]) },
-    { name: 'every block on', dashed: true, points: routed.map((r) => [r.threshold, rows[0].tokensPerSecond]) },
+    { name: 'every block on', dash: DASHED, points: routed.map((r) => [r.threshold, rows[0].tokensPerSecond]) },
   ], { title: 'Decode speed vs predictor threshold (4-bit, CPU)', xLabel: 'predictor threshold', yLabel: 'tokens/s' }));
   fs.writeFileSync(path.join(out, 'threshold-quality.svg'), lineChart([
     { name: 'bits/byte', points: routed.map((r) => [100 * r.decodeComputeSaved, r.bitsPerByte]) },
-    { name: 'every block on', dashed: true, points: routed.map((r) => [100 * r.decodeComputeSaved, rows[0].bitsPerByte]) },
+    { name: 'every block on', dash: DASHED, points: routed.map((r) => [100 * r.decodeComputeSaved, rows[0].bitsPerByte]) },
   ], { title: 'Validation bits/byte vs compute saved', xLabel: 'decode compute saved (%)', yLabel: 'bits/byte' }));
   const table = ['| threshold | routed fraction | compute saved (decode) | tokens/s | bits/byte | exact match | edit similarity |', '|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.threshold < 0 ? 'every block on' : r.threshold > 1 ? 'every routed block off' : r.threshold} | ${(100 * r.routedFraction).toFixed(1)}% | ${(100 * r.decodeComputeSaved).toFixed(1)}% | ${r.tokensPerSecond.toFixed(0)} | ${r.bitsPerByte.toFixed(3)} | ${(100 * r.exactMatch).toFixed(1)}% | ${(100 * r.editSimilarity).toFixed(1)}% |`)].join('\n');
-  fs.writeFileSync(path.join(out, 'threshold-curve.md'), `# Compute budget curve (${e.info.model}, 4-bit, ${cases.length} held-out cases)\n\n${table}\n\n![speed](threshold-speed.svg) ![quality](threshold-quality.svg)\n`);
+  fs.writeFileSync(path.join(out, 'threshold-curve.md'), `# Compute budget curve (${model}, 4-bit, ${cases} held-out cases)\n\n${table}\n\n![speed](threshold-speed.svg) ![quality](threshold-quality.svg)\n`);
   console.log(table);
 }
 

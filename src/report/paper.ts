@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../engine/paths';
-import { lineChart, Series } from './svg';
+import { DASHED, lineChart, PALETTE, Series } from './svg';
 import { arg } from '../tools/argv';
 
 export interface EvalPoint {
@@ -127,12 +127,15 @@ export function claimsTable(claims: Claim[]): string {
 }
 
 export function charts(runs: Run[]): Record<string, string> {
-  const name = (r: Run) => `${r.variant} @${r.budget.toExponential(0)}`;
-  const dashed = (r: Run) => r.budget !== Math.max(...runs.map((x) => x.budget));
+  // One colour per variant, one dash pattern per budget (the largest solid).
+  const variants = [...new Set(runs.map((r) => r.variant))];
+  const budgets = [...new Set(runs.map((r) => r.budget))].sort((a, b) => b - a);
+  const dashes = [undefined, DASHED, '2 3', '1 5'];
   const series = (y: (e: EvalPoint) => number | undefined, x: (e: EvalPoint) => number): Series[] =>
     runs.map((r) => ({
-      name: name(r),
-      dashed: dashed(r),
+      name: `${r.variant} @${r.budget.toExponential(0)}`,
+      color: PALETTE[variants.indexOf(r.variant) % PALETTE.length],
+      dash: dashes[Math.min(budgets.indexOf(r.budget), dashes.length - 1)],
       // Periodic evaluations, then the final one (over more tokens) at the end of the budget.
       points: [...r.evals, { ...r.summary.final, trainFlops: r.summary.train_flops, elapsed: r.summary.elapsed }].map((e) => [x(e), y(e) ?? NaN] as [number, number]),
     }));

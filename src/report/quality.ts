@@ -3,11 +3,11 @@
 // model trained at the same FLOPs, and a baseline that needs no model (repeat the most similar
 // earlier line), per language and cursor kind.
 //
-//   node out/src/report/quality.js [--model DIR] [--dense models/baselines/dense-d256-l8] [--out docs/reports]
+//   node out/src/report/quality.js [--model DIR] [--dense models/baselines/dense-d256-l8] [--out docs/reports] [--render-only]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionEngine } from '../engine/engine';
-import { CaseResult, EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
+import { CaseResult, EvalCase, EvalReport, parseCases, runCases, summarize } from '../engine/evaluate';
 import { editSimilarity } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
 import { barChart } from './svg';
@@ -46,6 +46,7 @@ export function similarLineBaseline(c: EvalCase): string {
 async function main(): Promise<void> {
   const root = packageRoot();
   const out = path.resolve(root, arg('--out', 'docs/reports'));
+  if (process.argv.includes('--render-only')) return render(out, JSON.parse(fs.readFileSync(path.join(out, 'quality.json'), 'utf8')) as QualityData);
   const cases = parseCases(fs.readFileSync(path.join(root, 'test/fixtures/heldout-cases.jsonl'), 'utf8'), 'cases');
   const load = (dir: string) => CompletionEngine.load({ modelDir: path.resolve(root, dir), precision: 'q4', provider: 'cpu' });
   const e = await load(arg('--model', defaultModelDir()));
@@ -62,7 +63,15 @@ async function main(): Promise<void> {
   };
   const reports = Object.fromEntries(Object.entries(systems).map(([k, rows]) => [k, summarize(rows)]));
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'quality.json'), JSON.stringify({ model: e.info.model, baseline: dense.info.model, cases: cases.length, reports }, null, 1));
+  const data: QualityData = { model: e.info.model, baseline: dense.info.model, cases: cases.length, reports };
+  fs.writeFileSync(path.join(out, 'quality.json'), JSON.stringify(data, null, 1));
+  render(out, data);
+}
+
+interface QualityData { model: string; baseline: string; cases: number; reports: Record<string, EvalReport> }
+
+/** Charts and the Markdown table from the measured data (`--render-only` redraws them from quality.json). */
+function render(out: string, { cases, reports }: QualityData): void {
   const groups = Object.keys(Object.values(reports)[0].groups);
   const names = Object.keys(reports);
   const categories = [...groups, 'all'];
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
     const series = names.map((n) => ({ name: n, values: categories.map((g) => (g === 'all' ? reports[n][key] : reports[n].groups[g][key])) }));
     fs.writeFileSync(path.join(out, file), barChart(categories, series, { title: `Held-out completions: ${label}`, xLabel: 'language / cursor', yLabel: label }));
   }
-  const lines = [`# Held-out completion quality (${cases.length} cases from files never trained on)`, '',
+  const lines = [`# Held-out completion quality (${cases} cases from files never trained on)`, '',
     `Exact match / edit similarity (%), after post-processing. ${names.map((n, i) => `(${i + 1}) ${n}`).join('; ')}.`, '',
     `| language/cursor | cases | ${names.map((_, i) => `(${i + 1}) exact`).join(' | ')} | ${names.map((_, i) => `(${i + 1}) edit sim`).join(' | ')} |`,
     `|---|---|${names.map(() => '---|').join('')}${names.map(() => '---|').join('')}`,

@@ -1,10 +1,19 @@
 // Minimal SVG line and bar charts for the reports (no dependencies, readable in any browser or on GitHub).
 
-export interface Series { name: string; points: [number, number][]; color?: string; dashed?: boolean }
+/** `dash`: an SVG stroke-dasharray ("6 4"); solid without it. */
+export interface Series { name: string; points: [number, number][]; color?: string; dash?: string }
 
+export const DASHED = '6 4';
+
+/** Right margin that fits the longest legend entry (about 7 px a character at 12 px). */
+function legendWidth(names: string[]): number {
+  return 52 + 7 * Math.max(0, ...names.map((n) => n.length));
+}
+
+/** `width`: of the plot and axes, the legend comes on top of it. */
 export interface ChartOptions { title: string; xLabel: string; yLabel: string; width?: number; height?: number; logX?: boolean }
 
-const PALETTE = ['#d1495b', '#00798c', '#edae49', '#66a182', '#2e4057', '#8d96a3'];
+export const PALETTE = ['#d1495b', '#00798c', '#edae49', '#66a182', '#2e4057', '#8d96a3'];
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -57,9 +66,9 @@ export interface BarSeries { name: string; values: number[] }
 
 /** Grouped bars: one group per category, one bar per series, y from 0. */
 export function barChart(categories: string[], series: BarSeries[], o: ChartOptions): string {
-  const W = o.width ?? 760;
-  const H = o.height ?? 380;
-  const m = { l: 64, r: 250, t: 36, b: 84 };
+  const m = { l: 64, r: legendWidth(series.map((x) => x.name)), t: 36, b: 96 };
+  const W = (o.width ?? 560) + m.r;
+  const H = o.height ?? 400;
   const y1 = Math.max(...series.flatMap((s) => s.values).filter(Number.isFinite), 1e-9) * 1.05;
   const sy = (y: number) => H - m.b - (y / y1) * (H - m.t - m.b);
   const parts = frame(W, H, m, o);
@@ -84,9 +93,9 @@ export function barChart(categories: string[], series: BarSeries[], o: ChartOpti
 }
 
 export function lineChart(series: Series[], o: ChartOptions): string {
-  const W = o.width ?? 640;
+  const m = { l: 64, r: legendWidth(series.map((x) => x.name)), t: 36, b: 48 };
+  const W = (o.width ?? 460) + m.r;
   const H = o.height ?? 380;
-  const m = { l: 64, r: 180, t: 36, b: 48 };
   const tx = (x: number) => (o.logX ? Math.log10(x) : x);
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(y));
   const xs = pts.map(([x]) => tx(x));
@@ -109,10 +118,10 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
     const p = s.points.filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(y)).map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`);
-    if (p.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${p.join(' ')}"/>`);
+    if (p.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${p.join(' ')}"/>`);
     for (const q of p) parts.push(`<circle cx="${q.split(',')[0]}" cy="${q.split(',')[1]}" r="2.5" fill="${color}"/>`);
     const ly = m.t + 10 + i * 18;
-    parts.push(`<line x1="${W - m.r + 12}" y1="${ly}" x2="${W - m.r + 34}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${W - m.r + 40}" y="${ly + 4}">${esc(s.name)}</text>`);
+    parts.push(`<line x1="${W - m.r + 12}" y1="${ly}" x2="${W - m.r + 34}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/><text x="${W - m.r + 40}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');

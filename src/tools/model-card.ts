@@ -4,8 +4,9 @@
 //
 //   node out/src/tools/model-card.js --run training/runs/mod-d256-l8 --model models/mod-complete-small [--windows 64]
 //     [--device "CPU, 2 threads, bf16 autocast"]
-//   node out/src/tools/model-card.js --evidence-only [--model DIR]   (refresh the card's Evidence section
-//     from docs/reports after `npm run report:*`, without retraining or re-measuring)
+//   node out/src/tools/model-card.js --evidence-only [--model DIR] [--eval EVAL.json]   (refresh the
+//     card's Evidence section from docs/reports after `npm run report:*`, and its completion-quality
+//     section from a `mod-complete eval --json` output, without retraining)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bitsPerByte } from '../engine/bpb';
@@ -68,19 +69,25 @@ export function evidenceSection(reports: string): string {
   return lines.join('\n');
 }
 
-/** Replaces (or appends) the Evidence section of a card. */
-export function withEvidence(card: string, evidence: string): string {
-  const at = card.indexOf('\n## Evidence');
-  if (at < 0) return `${card.trimEnd()}\n\n${evidence}`;
+/**
+ * Replaces the card's section whose heading starts like this one's (the words before any
+ * parenthesis), or appends it.
+ */
+export function withSection(card: string, section: string): string {
+  const title = section.split('\n', 1)[0].split(' (')[0];
+  const at = card.indexOf(`\n${title}`);
+  if (at < 0) return `${card.trimEnd()}\n\n${section}`;
   const next = card.indexOf('\n## ', at + 1);
-  return `${card.slice(0, at + 1)}${evidence}${next < 0 ? '' : `\n${card.slice(next + 1)}`}`;
+  return `${card.slice(0, at + 1)}${section}${next < 0 ? '' : `\n${card.slice(next + 1)}`}`;
 }
 
 async function main(): Promise<void> {
   const root = packageRoot();
   if (process.argv.includes('--evidence-only')) {
     const cardPath = path.join(path.resolve(root, arg('--model', 'models/mod-complete-small')), 'MODEL_CARD.md');
-    fs.writeFileSync(cardPath, withEvidence(fs.readFileSync(cardPath, 'utf8'), evidenceSection(path.join(root, 'docs/reports'))));
+    let card = withSection(fs.readFileSync(cardPath, 'utf8'), evidenceSection(path.join(root, 'docs/reports')));
+    if (arg('--eval', '')) card = withSection(card, measured('', arg('--eval', '')).trim() + '\n');
+    fs.writeFileSync(cardPath, card);
     console.log(`updated the Evidence section of ${cardPath}`);
     return;
   }
@@ -183,7 +190,7 @@ A small model trained for ${(summary.elapsed / 60).toFixed(0)} CPU minutes: it c
 It has seen Python, JavaScript and TypeScript only; its context is ${a.seq_len} tokens.
 `;
   const full = card + measured(arg('--bench', ''), arg('--eval', ''));
-  fs.writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), routed ? withEvidence(full, evidenceSection(path.join(root, 'docs/reports'))) : full);
+  fs.writeFileSync(path.join(modelDir, 'MODEL_CARD.md'), routed ? withSection(full, evidenceSection(path.join(root, 'docs/reports'))) : full);
   console.log(card);
 }
 
