@@ -40,6 +40,17 @@ test('completes a known prompt and accounts for its compute', async () => {
   assert.equal(r.provider, 'cpu');
 });
 
+test('avoidStart keeps generated code from opening with a comment; argmax honours bans', async () => {
+  assert.equal(argmax(new Float32Array([1, 5, 3]), 3, new Uint8Array([0, 1, 0])), 2);
+  const e = await loadCpu();
+  const prefix = '# a function that adds two numbers\n';
+  const r = await e.complete({ path: 'tools/scratch.py', prefix, suffix: '', mode: 'multiline', maxLines: 10, avoidStart: '#' });
+  assert.ok(r.text.trim().length > 0, `no code (${r.stopReason})`);
+  assert.ok(!r.text.trimStart().startsWith('#'), JSON.stringify(r.text));
+  // Only the opening is constrained: comments later in the code stay possible, and other requests are untouched.
+  assert.equal((await e.complete({ path: 'tools/scratch.py', prefix, suffix: '', mode: 'multiline', maxLines: 10 })).text.trimStart()[0], '#');
+});
+
 test('routed decoding equals a token-by-token reference', async () => {
   const e = await loadCpu('float');
   const prompt = await e.tokenizer.encode(SRC.slice(0, 200));

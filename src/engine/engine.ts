@@ -36,6 +36,11 @@ export interface CompletionRequest {
   suffixTokens?: number;
   /** Do not reuse the cached prompt (benchmarks of cold prefill). */
   noReuse?: boolean;
+  /**
+   * Text the completion may not open with (after whitespace): the comment marker when code was
+   * asked for, since after an instruction comment a small model writes more comment lines.
+   */
+  avoidStart?: string;
 }
 
 export interface ComputeGrid {
@@ -77,14 +82,16 @@ export interface EngineInfo {
 }
 
 /** Index of the largest of the first n logits (greedy decoding). */
-export function argmax(a: Float32Array, n = a.length): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (a[i] > a[best]) best = i;
+/** Index of the largest of the first n values, skipping those flagged in `banned`. */
+export function argmax(a: Float32Array, n = a.length, banned?: Uint8Array): number {
+  let best = -1;
+  for (let i = 0; i < n; i++) if (!banned?.[i] && (best < 0 || a[i] > a[best])) best = i;
   return best;
 }
 
 export class CompletionEngine {
   private seq: number[] = [];
+  private readonly startBans = new Map<string, Uint8Array>();
 
   private constructor(
     readonly pkg: ModelPackage,
@@ -120,6 +127,23 @@ export class CompletionEngine {
   }
 
   /** Forget the cached sequence (the next request prefills from scratch). */
+  /** Non-special tokens whose text, after leading whitespace, begins with `start` (flags by id). */
+  private tokensOpeningWith(start: string): Uint8Array {
+    let banned = this.startBans.get(start);
+    if (!banned) {
+      const V = this.info.architecture.vocab_size;
+      banned = new Uint8Array(V);
+      const dec = new TextDecoder();
+      for (let id = SPECIAL_IDS.fileSep + 1; id < V; id++) {
+        const t = dec.decode(this.tokenizer.tokenBytes(id)).trimStart();
+        // A token that ends in whitespace before the marker (e.g. "\n  ") leaves it to the next one.
+        if (t && (t.startsWith(start) || start.startsWith(t))) banned[id] = 1;
+      }
+      this.startBans.set(start, banned);
+    }
+    return banned;
+  }
+
   reset(): void {
     this.model.truncate(0);
     this.seq = [];
@@ -166,7 +190,8 @@ export class CompletionEngine {
     let text = '';
     for (let n = 0; n < maxTokens; n++) {
       const healing = healer?.active ?? false;
-      const next = healing ? healer!.pick(r.logits, arch.vocab_size) : argmax(r.logits, arch.vocab_size);
+      const opening = req.avoidStart && !text.trim() ? this.tokensOpeningWith(req.avoidStart) : undefined;
+      const next = healing ? healer!.pick(r.logits, arch.vocab_size) : argmax(r.logits, arch.vocab_size, opening);
       if (next <= SPECIAL_IDS.fileSep) {
         stopReason = 'end-of-text';
         break;

@@ -62,7 +62,7 @@ export async function generateCode(host: EngineHost, history: SuggestionHistory,
       token.onCancellationRequested(() => abort.abort());
       host.generationInFlight = true;
       try {
-        const r = await host.track(host.client!.complete({ path: file, prefix, suffix, mode: 'multiline', maxTokens: 256, maxLines: 40, budget: s.computeBudget }, abort.signal));
+        const r = await host.track(host.client!.complete({ path: file, prefix, suffix, mode: 'multiline', maxTokens: 256, maxLines: 40, budget: s.computeBudget, avoidStart: commentPrefix(doc.languageId) }, abort.signal));
         const code = postProcess(r.text, { prefix, suffix });
         if (!code.trim()) {
           void vscode.window.showInformationMessage('MoD Complete: the model produced no code for that instruction.');
