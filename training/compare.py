@@ -49,7 +49,7 @@ def main():
     results = []
     for budget in [float(b) for b in a.budgets.split(',')]:
         for name in a.variants.split(','):
-            out = os.path.join(a.runs, f'{name}-{budget:.0e}')
+            out = os.path.join(a.runs, f'{name}-{budget:.3g}')
             if (name, budget) in known and not os.path.exists(os.path.join(out, 'summary.json')):
                 results.append(known[(name, budget)])
                 print(name, budget, 'kept from', a.out, flush=True)
