@@ -81,8 +81,7 @@ export interface EngineInfo {
   loadMs: number;
 }
 
-/** Index of the largest of the first n logits (greedy decoding). */
-/** Index of the largest of the first n values, skipping those flagged in `banned`. */
+/** Index of the largest of the first n logits (greedy decoding), skipping those flagged in `banned`. */
 export function argmax(a: Float32Array, n = a.length, banned?: Uint8Array): number {
   let best = -1;
   for (let i = 0; i < n; i++) if (!banned?.[i] && (best < 0 || a[i] > a[best])) best = i;
@@ -126,7 +125,6 @@ export class CompletionEngine {
     return new CompletionEngine(pkg, tokenizer, new ModelSession(ort, opened.session, arch), info);
   }
 
-  /** Forget the cached sequence (the next request prefills from scratch). */
   /** Non-special tokens whose text, after leading whitespace, begins with `start` (flags by id). */
   private tokensOpeningWith(start: string): Uint8Array {
     let banned = this.startBans.get(start);
@@ -144,6 +142,7 @@ export class CompletionEngine {
     return banned;
   }
 
+  /** Forget the cached sequence (the next request prefills from scratch). */
   reset(): void {
     this.model.truncate(0);
     this.seq = [];
