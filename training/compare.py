@@ -3,7 +3,7 @@ routing (and MoD with the router-BCE sampling fix), same corpus, tokenizer, code
 at several FLOP budgets. Writes docs/reports/paper-comparison.json; `npm run report:paper`
 turns it into charts and the claims table.
 
-  /usr/bin/python3 training/compare.py [--budgets 2e12,4e12,8e12] [--d-model 128 --n-layer 6]
+  /usr/bin/python3 training/compare.py [--budgets 2e12,4e12,8e12,1.6e13] [--d-model 128 --n-layer 6]
 """
 import argparse
 import json
@@ -27,7 +27,7 @@ def read_log(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--budgets', default='2e12,4e12,8e12')
+    ap.add_argument('--budgets', default='2e12,4e12,8e12,1.6e13')
     ap.add_argument('--variants', default='mod,dense,stochastic,mod-router-bce')
     ap.add_argument('--d-model', default='128')
     ap.add_argument('--n-layer', default='6')
