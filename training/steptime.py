@@ -14,12 +14,12 @@ import time
 import torch
 
 from model import Config, MoDModel, forward_flops
-from train import autocast
+from train import train_step
 
 WARMUP = 2
 
 
-def step_seconds(cfg, batch, steps, threads):
+def step_seconds(cfg, batch, steps):
     torch.manual_seed(0)
     model = MoDModel(cfg).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -28,12 +28,7 @@ def step_seconds(cfg, batch, steps, threads):
     for _ in range(WARMUP + steps):
         x = torch.randint(0, cfg.vocab_size, (batch, cfg.seq_len))
         t0 = time.perf_counter()
-        with autocast(device):
-            _, loss, aux, _ = model(x, x)
-        (loss + aux).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        train_step(model, opt, x, x, device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times[WARMUP:])
 
@@ -55,7 +50,7 @@ def main():
     for rep in range(2):
         for routing in ('mod', 'dense'):
             cfg = Config(d_model=a.d_model, n_layer=a.n_layer, n_head=a.n_head, seq_len=a.seq_len, routing=routing)
-            s = step_seconds(cfg, a.batch, a.steps // 2, a.threads)
+            s = step_seconds(cfg, a.batch, a.steps // 2)
             rows.setdefault(routing, {'seconds': [], 'forwardFlopsPerToken': forward_flops(cfg, a.seq_len) / a.seq_len})['seconds'].append(s)
             print(routing, rep, f'{s:.3f} s/step', flush=True)
     out = {'model': {'d_model': a.d_model, 'n_layer': a.n_layer, 'seq_len': a.seq_len, 'batch': a.batch}, 'threads': a.threads,

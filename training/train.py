@@ -64,6 +64,19 @@ def autocast(device):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def train_step(model, opt, x, y, device):
+    """One optimizer step (bf16 autocast, clipped gradients); steptime.py times exactly this."""
+    with autocast(device):
+        _, loss, aux, stats = model(x, y)
+    (loss + aux).backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    return loss, aux, stats
+
+
 @torch.no_grad()
 def evaluate(model, shard, bytes_per_token, T, n_tokens, device, batch=8):
     """Validation bits per byte with training routing (top-k) and with inference routing (predictor),
@@ -178,14 +191,7 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr_at()
         x, y = train.batch(rng, B, T, device)
-        with autocast(device):
-            _, loss, aux, stats = model(x, y)
-        (loss + aux).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
+        loss, aux, stats = train_step(model, opt, x, y, device)
         state['step'] += 1
         state['elapsed'] += time.time() - t0
         state['tokens'] += B * T * world
