@@ -28,7 +28,7 @@ def step_seconds(cfg, batch, steps):
     for _ in range(WARMUP + steps):
         x = torch.randint(0, cfg.vocab_size, (batch, cfg.seq_len))
         t0 = time.perf_counter()
-        train_step(model, opt, x, x, device)
+        train_step(model, [opt], x, x, device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times[WARMUP:])
 
