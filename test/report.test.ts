@@ -111,3 +111,30 @@ test('model card Evidence section: built from the report JSON, replaced in place
   // Headings match on the words before their parenthesis (those carry figures that change).
   assert.equal(withSection('# c\n## Quality (old, 3 cases)\na\n## End\n', '## Quality (new, 4 cases)\nb\n'), '# c\n## Quality (new, 4 cases)\nb\n\n## End\n');
 });
+
+test('recipe verdicts: a change is kept for lower bits/byte, or for a tie with a measured gain, else dropped', async () => {
+  const { verdicts: recipeVerdicts } = await import('../src/report/recipe');
+  const withHeldout = (r: Run, es: number) => ({ ...r, heldout: { exactMatch: 0, editSimilarity: es, cases: 10 } });
+  const v = recipeVerdicts([withHeldout(run('mod', 2.0, { acc: 0.9 }), 0.2), withHeldout(run('muon', 1.9, { acc: 0.9 }), 0.2),
+    withHeldout(run('wsd', 2.1, { acc: 0.9 }), 0.3), withHeldout(run('fim90', 2.002, { acc: 0.9 }), 0.22),
+    withHeldout(run('mod-router-bce', 2.012, { acc: 0.97 }), 0.2), withHeldout(run('recipe', 2.0, { acc: 0.9 }), 0.2)]);
+  const keep = Object.fromEntries(v.map((x) => [x.variant, x.keep]));
+  // wsd costs 5% (beyond the 1% allowance) despite +10 points of edit similarity; the router BCE
+  // costs 0.6% for +7 points of predictor accuracy; a tie with nothing gained is dropped.
+  assert.deepEqual(keep, { muon: true, wsd: false, fim90: true, 'mod-router-bce': true, recipe: false });
+  assert.match(v.find((x) => x.variant === 'wsd')!.why, /bits\/byte \+5\.0% outweighs held-out edit similarity \+10\.0 points/);
+  assert.match(v.find((x) => x.variant === 'mod-router-bce')!.why, /predictor accuracy \+7\.0 points/);
+  assert.deepEqual(recipeVerdicts([run('muon', 1.9)]), []); // no base, no verdicts
+});
+
+test('learning curve: rows by tokens seen, a session re-measured replaces its row, change vs previous', async () => {
+  const { withRow, improvements, curveTable } = await import('../src/report/learning');
+  const row = (label: string, tokens: number, bpb: number) => ({ label, date: '2026-12-01', tokens, valBitsPerByte: bpb, exactMatch: 0.1, editSimilarity: 0.3, predictorAccuracy: 0.97, shipped: true, recipe: 'muon, wsd' });
+  let rows = withRow([], row('b', 20e6, 1.4));
+  rows = withRow(rows, row('a', 10e6, 1.6));
+  rows = withRow(rows, row('b', 20e6, 1.2));
+  assert.deepEqual(rows.map((r) => [r.label, r.valBitsPerByte]), [['a', 1.6], ['b', 1.2]]);
+  assert.equal(improvements(rows)[0], undefined);
+  assert.ok(Math.abs(improvements(rows)[1]! + 0.25) < 1e-12);
+  assert.match(curveTable(rows), /\| b \| 2026-12-01 \| 20\.0M \| 1\.200 \| -25\.0% \|/);
+});

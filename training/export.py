@@ -27,6 +27,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from model import Config
+from train import load_checkpoint
 
 F32 = TensorProto.FLOAT
 I64 = TensorProto.INT64
@@ -261,7 +262,7 @@ def main():
     ap.add_argument('--accuracy-level', type=int, default=0)
     ap.add_argument('--tokenizer', default='data/tokenizer/tokenizer.json')
     a = ap.parse_args()
-    ck = torch.load(a.ckpt, map_location='cpu')
+    ck = load_checkpoint(a.ckpt)
     cfg = Config(**ck['config'])
     os.makedirs(a.out, exist_ok=True)
     files = {}

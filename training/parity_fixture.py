@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from model import Config, MoDModel
+from train import load_checkpoint
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -72,7 +73,7 @@ def main():
     else:
         export += ['--tokenizer', os.devnull]
     subprocess.run(export, check=True, stdout=subprocess.DEVNULL)
-    ck = torch.load(ckpt, map_location='cpu')
+    ck = load_checkpoint(ckpt)
     model = MoDModel(Config(**ck['config']))
     model.load_state_dict(ck['model'])
     model.eval()

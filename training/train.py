@@ -187,6 +187,11 @@ def pack(sd, compact):
     return sd
 
 
+def load_checkpoint(path, device='cpu'):
+    """A checkpoint written by save(), floating tensors back in fp32 (compact ones are stored bf16)."""
+    return unpack(torch.load(path, map_location=device))
+
+
 def unpack(sd):
     if isinstance(sd, dict):
         return {k: unpack(v) for k, v in sd.items()}
@@ -264,13 +269,13 @@ def main():
     rng = np.random.default_rng(a.seed * 1000 + rank)
     src = ckpt_path if a.resume and os.path.exists(ckpt_path) else a.init
     if src:
-        ck = torch.load(src, map_location=device)
-        model.load_state_dict(unpack(ck['model']))
+        ck = load_checkpoint(src, device)
+        model.load_state_dict(ck['model'])
         state.update(ck['state'])
         kinds = [type(o).__name__ for o in opts]
         if ck.get('opt_kinds') == kinds:
             for o, sd in zip(opts, ck['opts']):
-                o.load_state_dict(unpack(sd))
+                o.load_state_dict(sd)
                 for g in o.param_groups:  # the peak comes from this run's arguments
                     g['peak_lr'] = a.muon_lr if isinstance(o, Muon) else a.lr
         else:  # e.g. AdamW weights continued with Muon: fresh optimizer state, fresh warm-up
@@ -331,12 +336,19 @@ def main():
         signal.signal(sig, lambda *_: stop.append(True))
     last_ckpt = time.time()
     t_log, tok_log = time.time(), 0
+    recent = []
     while progress() < 1.0 and not stop:
         t0 = time.time()
         lr = set_lr()
         x, y = train.batch(rng, B, T, device)
         loss, aux, stats = train_step(model, opts, x, y, device)
         dt = time.time() - t0
+        # A step far slower than the recent ones was a stopped process (SIGSTOP while another job
+        # had the cores), not training: count it at the recent median so budgets and reported
+        # training time stay honest.
+        recent.append(dt)
+        del recent[:-50]
+        dt = min(dt, 20 * sorted(recent)[len(recent) // 2])
         for c in (state, run):
             c['step'] += 1
             c['elapsed'] += dt

@@ -1,9 +1,10 @@
 // Turns the corpus into token shards for training: files are cut into chunks at line boundaries,
-// half of the training chunks become fill-in-the-middle samples (PSM or SPM, split at character
+// a share (--fim-rate) of the training chunks become fill-in-the-middle samples (PSM or SPM, split at character
 // positions so the model learns to continue mid-token prefixes), and every chunk starts with a
 // file header and ends with <|endoftext|>. Validation chunks stay plain to measure bits per byte.
 //
 //   node out/src/corpus/shards.js [--corpus data/corpus] [--tokenizer data/tokenizer/tokenizer.json] [--out data/tokens]
+//       [--fim-rate 0.5] [--fim-middles line-or-span|with-whole-lines]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -45,11 +46,21 @@ export function chunkText(text: string, max: number): string[] {
 
 export interface FimSplit { prefix: string; middle: string; suffix: string; order: FimOrder }
 
+/** Share of training chunks that become FIM samples. docs/reports/recipe.md measured 90% against
+ * it at equal FLOPs (+2.9% validation bits/byte for +0.8 points of held-out edit similarity): kept. */
+export const FIM_RATE = 0.5;
+
 /**
- * Picks the middle of a FIM sample: half the time the rest of a line from a random column (what
- * inline completion asks for most), otherwise a random span that can cover several lines.
+ * How FIM middles are cut. 'line-or-span' (the default): half the time the rest of a line from a
+ * random column (what inline completion asks for most), otherwise a random span that can cover
+ * several lines. 'with-whole-lines': 40% rest of a line, 30% whole lines from a line start (a
+ * multi-line completion on an empty or indented line), 30% spans; measured in
+ * docs/reports/recipe.md (fim50-lines: +1.1% bits/byte, no gain) and not used for training.
  */
-export function fimSplit(text: string, rnd: () => number): FimSplit {
+export type FimMiddles = 'line-or-span' | 'with-whole-lines';
+
+export function fimSplit(text: string, rnd: () => number, middles: FimMiddles = 'line-or-span'): FimSplit {
+  if (middles === 'with-whole-lines') return fimSplitWithLines(text, rnd);
   const start = Math.floor(rnd() * text.length);
   let end: number;
   if (rnd() < 0.5) {
@@ -61,9 +72,34 @@ export function fimSplit(text: string, rnd: () => number): FimSplit {
   return { prefix: text.slice(0, start), middle: text.slice(start, end), suffix: text.slice(end), order: rnd() < 0.5 ? 'psm' : 'spm' };
 }
 
+function fimSplitWithLines(text: string, rnd: () => number): FimSplit {
+  const kind = rnd();
+  let start: number;
+  let end: number;
+  if (kind < 0.4) {
+    start = Math.floor(rnd() * text.length);
+    const nl = text.indexOf('\n', start);
+    end = nl < 0 ? text.length : nl;
+  } else if (kind < 0.7) {
+    const lineStarts = [0];
+    for (let i = text.indexOf('\n'); i >= 0 && i + 1 < text.length; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    const first = Math.floor(rnd() * lineStarts.length);
+    // Half the time the cursor sits after the line's indentation, where a user starts typing.
+    start = lineStarts[first];
+    if (rnd() < 0.5) while (start < text.length && (text[start] === ' ' || text[start] === '\t')) start++;
+    const last = Math.min(lineStarts.length - 1, first + Math.floor(rnd() * 8));
+    const nl = text.indexOf('\n', lineStarts[last]);
+    end = Math.max(start, nl < 0 ? text.length : nl + 1);
+  } else {
+    start = Math.floor(rnd() * text.length);
+    end = start + Math.floor(rnd() * Math.min(text.length - start, text.length / 2 + 1));
+  }
+  return { prefix: text.slice(0, start), middle: text.slice(start, end), suffix: text.slice(end), order: rnd() < 0.5 ? 'psm' : 'spm' };
+}
+
 interface ShardStats { tokens: number; bytes: number; chunks: number; fim: number }
 
-async function writeShard(tok: Tokenizer, file: string, out: string, fimRate: number, seed: number): Promise<ShardStats> {
+async function writeShard(tok: Tokenizer, file: string, out: string, fimRate: number, seed: number, middles: FimMiddles = 'line-or-span'): Promise<ShardStats> {
   const rnd = mulberry32(seed);
   const fd = fs.openSync(out, 'w');
   const stats: ShardStats = { tokens: 0, bytes: 0, chunks: 0, fim: 0 };
@@ -91,7 +127,7 @@ async function writeShard(tok: Tokenizer, file: string, out: string, fimRate: nu
       stats.bytes += Buffer.byteLength(header) + Buffer.byteLength(chunk);
       if (rnd() < fimRate) {
         stats.fim++;
-        const s = fimSplit(chunk, rnd);
+        const s = fimSplit(chunk, rnd, middles);
         pending.push({
           texts: [header, s.prefix, s.suffix, s.middle],
           build: ([h, prefix, suffix, middle]) => fimTokens(s.order, { header: [SPECIAL_IDS.fileSep, ...h], prefix, suffix, middle }),
@@ -117,9 +153,13 @@ async function main(): Promise<void> {
   const tok = Tokenizer.fromFile(tokPath);
   const vocabSize = tok.getVocabSize(true);
   if (vocabSize > 65535) throw new Error('token ids must fit uint16');
-  const train = await writeShard(tok, path.join(corpus, 'train.jsonl'), path.join(out, 'train.bin'), 0.5, 1);
+  const fimRate = Number(arg('--fim-rate', String(FIM_RATE)));
+  if (!(fimRate >= 0 && fimRate <= 1)) throw new Error(`--fim-rate must be within 0..1, got ${arg('--fim-rate', '')}`);
+  const middles = arg('--fim-middles', 'line-or-span') as FimMiddles;
+  if (middles !== 'line-or-span' && middles !== 'with-whole-lines') throw new Error(`--fim-middles must be line-or-span or with-whole-lines, got ${middles}`);
+  const train = await writeShard(tok, path.join(corpus, 'train.jsonl'), path.join(out, 'train.bin'), fimRate, 1, middles);
   const val = await writeShard(tok, path.join(corpus, 'val.jsonl'), path.join(out, 'val.bin'), 0, 2);
-  const meta = { vocabSize, dtype: 'uint16', train, val, valBytesPerToken: val.bytes / val.tokens };
+  const meta = { vocabSize, dtype: 'uint16', fimRate, fimMiddles: middles, train, val, valBytesPerToken: val.bytes / val.tokens };
   fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify(meta, null, 1));
   console.log(JSON.stringify(meta));
 }

@@ -13,6 +13,7 @@ import { bitsPerByte } from '../engine/bpb';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { CompletionEngine } from '../engine/engine';
 import { packageRoot } from '../engine/paths';
+import { CurveRow, curveTable } from '../report/learning';
 import { arg } from './argv';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -40,6 +41,16 @@ function measured(benchFile: string, evalFile: string): string {
   return out;
 }
 
+/** The training recipe in words, from a run's arguments and model config (train.py). */
+export function recipeText(args: { opt?: string; lr: number; muon_lr?: number; schedule?: string; decay_frac?: number; init?: string }, config: { router_bce?: boolean }): string {
+  const opt = args.opt === 'muon' ? `Muon (lr ${args.muon_lr}) for the blocks' hidden matrices, AdamW (lr ${args.lr}) for embeddings, norms, routers and predictors` : `AdamW, lr ${args.lr}`;
+  const schedule = args.schedule === 'wsd'
+    ? (args.init ? `a constant learning rate after warm-up, continued across sessions, then a decay branch (1-sqrt to zero over its last ${Math.round(100 * (args.decay_frac ?? 0))}% of tokens)`
+      : `warm-up, constant, then a 1-sqrt decay to zero over the last ${Math.round(100 * (args.decay_frac ?? 0))}%`)
+    : 'warm-up and cosine decay to 10%';
+  return `${opt}; ${schedule}${config.router_bce ? '; auxiliary router BCE' : ''}`;
+}
+
 interface Claim { claim: string; budget: number; verdict: string }
 interface Summary { exactMatch: number; editSimilarity: number; computeSaved: number }
 
@@ -60,6 +71,8 @@ export function evidenceSection(reports: string): string {
     lines.push(`Held-out completions (${quality.cases} cases from files never trained on):`, '', '| system | exact match | edit similarity |', '|---|---|---|',
       ...Object.entries(quality.reports).map(([k, r]) => `| ${k} | ${pct(r.exactMatch)} | ${pct(r.editSimilarity)} |`), '');
   }
+  const learning = read('learning-curve.json') as CurveRow[] | undefined;
+  if (learning) lines.push('Learning curve (one snapshot per session, docs/reports/learning-curve.md):', '', curveTable(learning), '');
   const curve = read('threshold-curve.json') as { rows: { threshold: number; decodeComputeSaved: number; bitsPerByte: number; exactMatch: number }[] } | undefined;
   if (curve) {
     const setting = new Map<number, string>(Object.entries(COMPUTE_BUDGETS).map(([k, v]) => [v, k]));
@@ -122,7 +135,8 @@ async function main(): Promise<void> {
     forwardFlopsPerToken: summary.forward_flops_per_token, forwardFlopsPerTokenEveryBlockOn: summary.forward_flops_per_token_every_block_on,
     // Training speed only compares between runs under the same load: say when the CPU was shared.
     device: arg('--device', 'CPU, 2 threads, bf16 autocast'), params: summary.params, seqLen: config.config.seq_len,
-    batchTokens: config.args.batch * config.config.seq_len, lr: config.args.lr, fimRate: 0.5,
+    batchTokens: config.args.batch * config.config.seq_len, lr: config.args.lr, optimizer: config.args.opt ?? 'adamw',
+    muonLr: config.args.opt === 'muon' ? config.args.muon_lr : undefined, routerBce: config.config.router_bce, fimRate: meta.fimRate ?? 0.5,
   };
   manifest.quality = {
     valBitsPerByteTopk: fin.val_bpb_topk, valBitsPerBytePredictor: fin.val_bpb_predictor,
@@ -151,7 +165,7 @@ MoD gains (docs/reports); the extension does not use it.`}
   vendored, duplicate and non-permissive files dropped.
 - Tokenizer: byte-level BPE, vocabulary ${a.vocab_size}${vocab ? ` chosen by measured cost per byte of code:\n${vocab.candidates.map((c: { vocab: number; bytesPerToken: number; flopsPerByte: number }) => `  - ${c.vocab}: ${c.bytesPerToken} bytes/token, ${(c.flopsPerByte / 1e6).toFixed(2)} MFLOP per byte`).join('\n')}` : ''}
 - Special tokens: \`<|endoftext|>\` 0, \`<|fim_prefix|>\` 1, \`<|fim_middle|>\` 2, \`<|fim_suffix|>\` 3, \`<|file_sep|>\` 4. Every sample starts with
-  \`<|file_sep|>path\\n\`. Half of the training chunks are FIM samples, half of those prefix-suffix-middle and half suffix-prefix-middle
+  \`<|file_sep|>path\\n\`. ${pct(manifest.training.fimRate)} of the training chunks are FIM samples, half of those prefix-suffix-middle and half suffix-prefix-middle
   (the engine prompts with SPM so typing at the cursor only appends tokens). Training shard: ${(meta.train.tokens / 1e6).toFixed(1)}M tokens.
 
 ## Architecture
@@ -164,7 +178,7 @@ Forward FLOPs per token at ${a.seq_len} tokens: ${(summary.forward_flops_per_tok
 
 ## Training
 ${(summary.tokens / 1e6).toFixed(2)}M tokens seen in ${summary.step} steps of ${manifest.training.batchTokens} tokens, ${(summary.elapsed / 60).toFixed(0)} minutes
-on the ${manifest.training.device}, ${(summary.train_flops / 1e15).toFixed(2)} PFLOP; AdamW, lr ${config.args.lr} with warm-up and cosine decay to 10%.
+on the ${manifest.training.device}, ${(summary.train_flops / 1e15).toFixed(2)} PFLOP; ${recipeText(config.args, config.config)}.
 
 ## Quality (validation split, never trained on)
 | measure | value |
