@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tokenizer } from 'tokenizers';
-import { debianLicense, pythonLicense } from '../src/corpus/build';
-import { isExcludedPath, isPermissive, judgeFile, languageOf, looksGenerated, looksMinified, splitOf } from '../src/corpus/filters';
+import { debianLicense, declarationCap, pythonLicense } from '../src/corpus/build';
+import {
+  compiledFromSources, isDeclarationFile, isExcludedPath, isPermissive, judgeFile, languageOf, looksBuildOutput, looksCompiled, looksGenerated,
+  looksMinified, sourceKey, splitOf,
+} from '../src/corpus/filters';
+import { estimatedJaccard, minhash, NEAR_DUP_DEFAULTS, NearDupIndex, nearDupVerdicts, shingleSet, tokenHashes } from '../src/corpus/neardup';
 import { chunkText, fimSplit, mulberry32 } from '../src/corpus/shards';
 import { truncatedTokenizerJson } from '../src/corpus/tokenizer-train';
 import { byteLevelAlphabet } from '../src/engine/byte-level';
@@ -86,4 +90,107 @@ test('a truncated tokenizer round-trips any bytes exactly and keeps special ids'
     assert.equal(await tok.decode(ids, false), s);
   }
   assert.deepEqual((await tok.encode('<|endoftext|>')).getIds(), [SPECIAL_IDS.endOfText]);
+});
+
+test('compiled and bundled JavaScript is recognised', () => {
+  assert.ok(looksCompiled('"use strict";\nObject.defineProperty(exports, "__esModule", {\n  value: true\n});\nexports.default = 1;\n'));
+  assert.ok(looksCompiled('var __awaiter = (this && this.__awaiter) || function () {};\n' + code));
+  assert.ok(looksCompiled('var __defProp = Object.defineProperty;\n' + code));
+  assert.ok(looksCompiled('// src/a.ts\nconst a = 1;\n\n// src/b.ts\nconst b = 2;\n'));
+  assert.ok(looksCompiled("(function (global, factory) {\n  typeof exports === 'object' && typeof module !== 'undefined' ? factory(exports) :\n"));
+  assert.ok(!looksCompiled(code));
+  assert.ok(!looksCompiled('// src/a.ts is the entry point\nmodule.exports = require("./a");\n'));
+  assert.ok(looksBuildOutput('//This file is automatically rebuilt by the Cesium build process.\nexport default "x";\n'));
+  assert.ok(!looksBuildOutput(code));
+});
+
+test('compiled copies of shipped TypeScript sources are found', () => {
+  assert.equal(sourceKey('dist/esm/a/b.js'), 'a/b');
+  assert.equal(sourceKey('src/a/b.ts'), 'a/b');
+  assert.equal(sourceKey('lib/a/b.d.ts'), 'a/b');
+  const files = ['src/index.ts', 'src/util/x.ts', 'dist/index.js', 'dist/index.d.ts', 'dist/cjs/util/x.cjs', 'dist/bundle.mjs', 'scripts/run.js', 'types/global.d.ts'];
+  assert.deepEqual([...compiledFromSources(files)].sort(), ['dist/bundle.mjs', 'dist/cjs/util/x.cjs', 'dist/index.d.ts', 'dist/index.js', 'types/global.d.ts']);
+  // Hand-written JavaScript packages (no TypeScript sources, no src/ folder) keep everything.
+  assert.equal(compiledFromSources(['lib/a.js', 'lib/a.d.ts', 'index.js']).size, 0);
+  assert.ok(isDeclarationFile('a/b.d.mts') && !isDeclarationFile('a/b.ts'));
+});
+
+test('declaration files are capped by content hash order', () => {
+  const cands = [
+    { bytes: 900, hash: 'aa', declaration: false },
+    { bytes: 60, hash: 'cc', declaration: true },
+    { bytes: 60, hash: 'bb', declaration: true },
+    { bytes: 40, hash: 'dd', declaration: true },
+  ];
+  // 10% of TypeScript bytes: at most 100 declaration bytes next to 900 others.
+  assert.deepEqual([...declarationCap(cands, 0.1)].sort(), [2, 3]);
+  assert.equal(declarationCap(cands, 1).size, 3);
+});
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
+function randomCode(rnd: () => number, lines: number): string {
+  const words = ['const', 'let', 'value', 'index', 'result', 'items', 'map', 'filter', 'push', 'return', 'if', 'for', 'node', 'next', 'key'];
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const w = () => words[Math.floor(rnd() * words.length)] + Math.floor(rnd() * 50);
+    out.push(`  ${w()} = ${w()}(${w()}, ${Math.floor(rnd() * 1000)}) + ${w()}.${w()};`);
+  }
+  return out.join('\n') + '\n';
+}
+
+test('code tokens ignore whitespace and split identifiers, numbers and punctuation', () => {
+  assert.deepEqual([...tokenHashes('a=b+1')], [...tokenHashes('a = b\n  + 1')]);
+  assert.equal(tokenHashes('foo_bar.baz(0x1f, 2.5);').length, 9);
+  assert.equal(shingleSet('a b c', 5).length, 1);
+  assert.equal(shingleSet('', 5).length, 0);
+});
+
+test('MinHash estimates Jaccard similarity deterministically', () => {
+  const rnd = lcg(1);
+  const a = randomCode(rnd, 200);
+  const b = randomCode(rnd, 200);
+  assert.deepEqual(minhash(a), minhash(a));
+  assert.equal(minhash(a).length, NEAR_DUP_DEFAULTS.permutations);
+  assert.equal(estimatedJaccard(minhash(a), minhash(a.replace(/ {2}/g, '\t'))), 1);
+  assert.ok(estimatedJaccard(minhash(a), minhash(b)) < 0.1);
+  // Exact Jaccard of shingle sets vs the estimate, for a file with a tenth of its lines changed.
+  const lines = a.split('\n');
+  const edited = lines.map((l, i) => (i % 10 === 3 ? l.replace(/\d+/, '999999') : l)).join('\n');
+  const sa = new Set(shingleSet(a, 5));
+  const sb = new Set(shingleSet(edited, 5));
+  const inter = [...sa].filter((x) => sb.has(x)).length;
+  const exact = inter / (sa.size + sb.size - inter);
+  const est = estimatedJaccard(minhash(a), minhash(edited));
+  assert.ok(Math.abs(est - exact) < 0.12, `estimate ${est} vs exact ${exact}`);
+});
+
+test('near-duplicates: protected files win, order decides among the rest', () => {
+  const rnd = lcg(2);
+  const base = randomCode(rnd, 300);
+  const lines = base.split('\n');
+  const near = lines.map((l, i) => (i === 150 ? '  tweaked = 1;' : l)).join('\n'); // ~99% similar
+  const other = randomCode(rnd, 300);
+  const sig = (t: string) => minhash(t);
+  // A training file listed before a protected (validation/held-out) near-copy is still the one dropped.
+  const v = nearDupVerdicts([
+    { sig: sig(base), protected: false },
+    { sig: sig(other), protected: false },
+    { sig: sig(near), protected: true },
+    { sig: sig(near), protected: false },
+  ]);
+  assert.deepEqual([...v], [2, -1, -1, 2]);
+  // Two protected near-copies are both kept.
+  assert.deepEqual([...nearDupVerdicts([{ sig: sig(base), protected: true }, { sig: sig(near), protected: true }])], [-1, -1]);
+  // Among training files the first one is kept.
+  assert.deepEqual([...nearDupVerdicts([{ sig: sig(near), protected: false }, { sig: sig(base), protected: false }])], [-1, 0]);
+  // The LSH index finds what brute force finds.
+  const index = new NearDupIndex();
+  index.add(sig(base));
+  index.add(sig(other));
+  assert.equal(index.findNear(sig(near))?.id, 0);
+  assert.equal(index.findNear(sig(randomCode(rnd, 300))), undefined);
 });

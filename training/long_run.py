@@ -1,6 +1,6 @@
 """The long run that continues from session to session, and its shippable snapshots.
 
-  /usr/bin/python3 training/long_run.py train --minutes 120 [--data data/tokens]
+  /usr/bin/python3 training/long_run.py train --minutes 120 [--data data/tokens-v2]
       continues training/checkpoints/mod-d256-l8.pt (or starts it) in the constant phase of the
       schedule; SIGTERM stops it with a fresh checkpoint (it also saves every 10 minutes).
   /usr/bin/python3 training/long_run.py snapshot --decay-tokens 5e6 [--out training/runs/snapshot]
@@ -63,11 +63,11 @@ def main():
     t = sub.add_parser('train')
     t.add_argument('--minutes', type=float, required=True)
     t.add_argument('--out', default='training/runs/long')
-    t.add_argument('--data', default='data/tokens')
+    t.add_argument('--data', default='data/tokens-v2')
     s = sub.add_parser('snapshot')
     s.add_argument('--decay-tokens', type=float, required=True, help='about 10%% of the tokens the session trained')
     s.add_argument('--out', default='training/runs/snapshot')
-    s.add_argument('--data', default='data/tokens')
+    s.add_argument('--data', default='data/tokens-v2')
     s.add_argument('--cases', default='test/fixtures/heldout-cases.jsonl')
     a = ap.parse_args()
     train(a) if a.cmd == 'train' else snapshot(a)

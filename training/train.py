@@ -264,7 +264,7 @@ def main():
     opts = make_optimizers(model, a)
     ckpt_path = a.ckpt or os.path.join(a.out, 'ckpt.pt')
     # Totals over the weights' whole life (they travel with the checkpoint); `run` counts this run.
-    state = {'step': 0, 'opt_step': 0, 'elapsed': 0.0, 'tokens': 0, 'train_flops': 0.0, 'sessions': 0}
+    state = {'step': 0, 'opt_step': 0, 'elapsed': 0.0, 'tokens': 0, 'train_flops': 0.0}
     run = {'step': 0, 'elapsed': 0.0, 'tokens': 0, 'train_flops': 0.0}
     rng = np.random.default_rng(a.seed * 1000 + rank)
     src = ckpt_path if a.resume and os.path.exists(ckpt_path) else a.init
@@ -284,7 +284,6 @@ def main():
         if 'rng' in ck and rank == 0:
             rng.bit_generator.state = ck['rng']
         print(f'loaded {src}: {state["tokens"]/1e6:.2f}M tokens seen, step {state["step"]}', flush=True)
-    state['sessions'] += 1
     raw = model
     if ddp:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
