@@ -116,7 +116,10 @@ export interface StepTime { stepSeconds: Record<'mod' | 'dense', number>; thread
  */
 export function shippedScaleRuns(mod: ManifestRecord, dense: ManifestRecord, stepTime?: StepTime): Run[] {
   const caveat = stepTime || mod.training.device === dense.training.device ? undefined : `trained under different CPU load (${mod.training.device} vs ${dense.training.device})`;
-  const runs = [runFromManifest('mod', mod, mod.training.trainFlops, caveat), runFromManifest('dense', dense, mod.training.trainFlops, caveat)];
+  // Only a dense model trained with the same FLOPs (within 1%) is paired with the MoD model; any
+  // other sits at its own budget, so no isoFLOP claim is drawn from it.
+  const same = Math.abs(dense.training.trainFlops / mod.training.trainFlops - 1) < 0.01;
+  const runs = [runFromManifest('mod', mod, mod.training.trainFlops, caveat), runFromManifest('dense', dense, same ? mod.training.trainFlops : dense.training.trainFlops, caveat)];
   if (stepTime) for (const r of runs) Object.assign(r, { stepSeconds: stepTime.stepSeconds[r.variant as 'mod' | 'dense'], threads: stepTime.threads });
   return runs;
 }

@@ -17,6 +17,13 @@ import { arg } from '../tools/argv';
  * No-model baseline: find the earlier line that best matches the text typed so far on the cursor
  * line and repeat what followed on it (for multi-line cases, also the lines after it).
  */
+/** Names the dense baseline by its training FLOPs against the MoD model's (equal or not). */
+export function denseLabel(denseDir: string, modDir: string): string {
+  const flops = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'manifest.json'), 'utf8')).training.trainFlops as number;
+  const [d, m] = [flops(denseDir), flops(modDir)];
+  return Math.abs(d / m - 1) < 0.01 ? 'dense baseline model, same training FLOPs' : `dense baseline model, ${d.toExponential(2)} training FLOPs (MoD: ${m.toExponential(2)})`;
+}
+
 export function similarLineBaseline(c: EvalCase): string {
   const lines = c.prefix.split('\n');
   const head = lines.pop()!;
@@ -58,7 +65,7 @@ async function main(): Promise<void> {
   const systems: Record<string, CaseResult[]> = {
     'MoD model (threshold 0.5)': await model(e, 0.5),
     'same weights, every block on': await model(e, -1),
-    'dense baseline model, same training FLOPs': await model(dense, -1),
+    [denseLabel(path.resolve(root, arg('--dense', 'models/baselines/dense-d256-l8')), path.resolve(root, arg('--model', defaultModelDir())))]: await model(dense, -1),
     'no model: repeat most similar earlier line': await runCases(cases, async (k) => ({ text: similarLineBaseline(k), saved: 0, ms: 0 })),
   };
   const reports = Object.fromEntries(Object.entries(systems).map(([k, rows]) => [k, summarize(rows)]));

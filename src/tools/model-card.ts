@@ -42,10 +42,10 @@ function measured(benchFile: string, evalFile: string): string {
 }
 
 /** The training recipe in words, from a run's arguments and model config (train.py). */
-export function recipeText(args: { opt?: string; lr: number; muon_lr?: number; schedule?: string; decay_frac?: number; init?: string }, config: { router_bce?: boolean }): string {
+export function recipeText(args: { opt?: string; lr: number; muon_lr?: number; schedule?: string; decay_frac?: number; init?: string; tokens?: number }, config: { router_bce?: boolean }): string {
   const opt = args.opt === 'muon' ? `Muon (lr ${args.muon_lr}) for the blocks' hidden matrices, AdamW (lr ${args.lr}) for embeddings, norms, routers and predictors` : `AdamW, lr ${args.lr}`;
   const schedule = args.schedule === 'wsd'
-    ? (args.init ? `a constant learning rate after warm-up, continued across sessions, then a decay branch (1-sqrt to zero over its last ${Math.round(100 * (args.decay_frac ?? 0))}% of tokens)`
+    ? (args.init ? `a constant learning rate after warm-up, continued across sessions, then a decay branch of ${((args.tokens ?? 0) / 1e6).toFixed(1)}M tokens (1-sqrt to zero)`
       : `warm-up, constant, then a 1-sqrt decay to zero over the last ${Math.round(100 * (args.decay_frac ?? 0))}%`)
     : 'warm-up and cosine decay to 10%';
   return `${opt}; ${schedule}${config.router_bce ? '; auxiliary router BCE' : ''}`;
