@@ -67,6 +67,8 @@
       const head = el('tr');
       head.append(el('th', '', 'token'));
       for (const b of grid.blocks) head.append(el('th', '', 'block ' + b));
+      const changed = r.cache ? r.cache.changed : undefined;
+      if (changed) head.append(el('th', '', 'cache'));
       table.append(head);
       grid.ran.forEach((row, t) => {
         const tr = el('tr');
@@ -76,9 +78,14 @@
           td.title = `block ${grid.blocks[j]} ${ran ? 'ran' : 'skipped'} for ${JSON.stringify(grid.tokens[t])}`;
           tr.append(td);
         });
+        if (changed) {
+          const td = el('td', changed[t] ? 'cell cached' : 'cell', changed[t] ? '◆' : '');
+          td.title = changed[t] ? `the cache model changed the model's choice to ${JSON.stringify(grid.tokens[t])}` : 'the model\'s own choice';
+          tr.append(td);
+        }
         table.append(tr);
       });
-      box.append(el('p', 'legend', 'Rows: generated tokens. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).'));
+      box.append(el('p', 'legend', 'Rows: generated tokens. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
       box.append(table);
     }
     const totals = el('table', 'blocks');

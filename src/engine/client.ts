@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CompletionRequest, CompletionResult, EngineInfo, LoadOptions } from './engine';
 import { EngineError } from './errors';
-import { FromWorker, nowMs, ToWorker } from './protocol';
+import type { TextEdit } from './document-cache';
+import { DocumentRequest, FromWorker, nowMs, ToWorker } from './protocol';
 
 export type TimedResult = CompletionResult & { queueMs: number };
 
@@ -58,8 +59,25 @@ export class EngineClient {
     return this.post((id) => ({ type: 'reset', id }));
   }
 
-  /** Starts a completion; any older one still running or queued is cancelled. */
-  complete(req: CompletionRequest, signal?: AbortSignal): Promise<TimedResult> {
+  /** Sends a document's whole text (the worker then keeps it in sync from `edit`s). */
+  open(uri: string, languageId: string, version: number, text: string): Promise<void> {
+    return this.post((id) => ({ type: 'open', id, uri, languageId, version, text }));
+  }
+
+  /** Edits taking a synced document from version `from` to `to`, each against the text left by the previous one. */
+  edit(uri: string, from: number, to: number, edits: TextEdit[]): Promise<void> {
+    return this.post((id) => ({ type: 'edit', id, uri, from, to, edits }));
+  }
+
+  close(uri: string): Promise<void> {
+    return this.post((id) => ({ type: 'close', id, uri }));
+  }
+
+  /**
+   * Starts a completion (from prefix and suffix, or at a position of a synced document, which also
+   * mixes the document caches into decoding); any older one still running or queued is cancelled.
+   */
+  complete(req: CompletionRequest | DocumentRequest, signal?: AbortSignal): Promise<TimedResult> {
     if (signal?.aborted) return Promise.reject(new EngineError('cancelled', 'cancelled'));
     const id = this.nextId++;
     Atomics.store(this.latest, 0, id);

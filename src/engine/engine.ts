@@ -13,6 +13,8 @@ import { SPECIAL_IDS } from './special-tokens';
 import { applyStopRules, CompletionMode, stopContextFor } from './stop';
 import { CodeTokenizer, TokenStreamDecoder } from './tokenizer';
 import { TokenHealer } from './healing';
+import { CacheMixer, type CacheUse, type CacheWeights } from './cache-mix';
+import type { CompletionCaches } from './document-cache';
 
 
 export interface LoadOptions {
@@ -41,6 +43,8 @@ export interface CompletionRequest {
    * asked for, since after an instruction comment a small model writes more comment lines.
    */
   avoidStart?: string;
+  /** Mixing weights of the cache model (defaults: the tuned ones); only used with caches. */
+  cacheWeights?: CacheWeights;
 }
 
 export interface ComputeGrid {
@@ -61,6 +65,8 @@ export interface CompletionResult {
   provider: string;
   precision: Precision;
   compute: ComputeTotals & { prompt: ComputeTotals; generation: ComputeTotals; grid: ComputeGrid };
+  /** What the cache model used and changed; absent when the completion ran without caches. */
+  cache?: CacheUse;
   timing: {
     prefillMs: number;
     decodeMs: number;
@@ -156,7 +162,8 @@ export class CompletionEngine {
     return r;
   }
 
-  async complete(req: CompletionRequest, isCancelled: () => boolean = () => false): Promise<CompletionResult> {
+  /** `caches`: the n-gram caches of the document and the workspace to mix into decoding. */
+  async complete(req: CompletionRequest, isCancelled: () => boolean = () => false, caches?: CompletionCaches): Promise<CompletionResult> {
     const t0 = performance.now();
     const arch = this.info.architecture;
     const threshold = req.threshold ?? COMPUTE_BUDGETS[req.budget ?? 'balanced'];
@@ -187,10 +194,18 @@ export class CompletionEngine {
     const grid: number[][] = [];
     let stopReason: CompletionResult['stopReason'] = 'max-tokens';
     let text = '';
+    const mixer = caches && new CacheMixer(caches, req.cacheWeights);
     for (let n = 0; n < maxTokens; n++) {
       const healing = healer?.active ?? false;
       const opening = req.avoidStart && !text.trim() ? this.tokensOpeningWith(req.avoidStart) : undefined;
-      const next = healing ? healer!.pick(r.logits, arch.vocab_size) : argmax(r.logits, arch.vocab_size, opening);
+      const pick = (logits: Float32Array) => (healing ? healer!.pick(logits, arch.vocab_size) : argmax(logits, arch.vocab_size, opening));
+      let next = pick(r.logits);
+      if (mixer) {
+        // The model's own choice is kept to mark the tokens where the cache changed it.
+        const own = next;
+        if (mixer.mix(r.logits, arch.vocab_size, this.seq)) next = pick(r.logits);
+        mixer.use.changed.push(next !== own ? 1 : 0);
+      }
       if (next <= SPECIAL_IDS.fileSep) {
         stopReason = 'end-of-text';
         break;
@@ -231,6 +246,7 @@ export class CompletionEngine {
         generation: meter.totals(promptCount),
         grid: { tokens: tokenTexts.slice(0, grid.length), blocks: arch.routed_blocks, ran: grid },
       },
+      cache: mixer && { ...mixer.use, changed: mixer.use.changed.slice(0, tokenTexts.length) },
       timing: {
         prefillMs: tPrefill - t0,
         decodeMs,

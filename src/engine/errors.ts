@@ -1,7 +1,9 @@
 /** An error with a message meant for users: what went wrong and what to do about it. */
 export class EngineError extends Error {
   constructor(
-    readonly code: 'model-missing' | 'model-corrupt' | 'model-version' | 'provider' | 'cancelled' | 'input' | 'internal',
+    readonly code: 'model-missing' | 'model-corrupt' | 'model-version' | 'provider' | 'cancelled' | 'input' | 'internal'
+      /** The worker does not hold the document version a request names: send the whole text again. */
+      | 'stale-document',
     message: string,
   ) {
     super(message);

@@ -2,7 +2,16 @@
 import { editSimilarity, exactMatch, mean, percentile } from './metrics';
 import { postProcess } from './postprocess';
 
-export interface EvalCase { id: string; prefix: string; suffix: string; target: string; path?: string; kind?: string; lang?: string }
+export interface EvalCase {
+  id: string; prefix: string; suffix: string; target: string; path?: string; kind?: string; lang?: string;
+  /** The rest of the file before `prefix` and after `suffix`, where the case format has it. */
+  before?: string; after?: string;
+}
+
+/** The whole document of a case as the user has it at the cursor (the target not yet written). */
+export function caseDocument(c: EvalCase): { prefix: string; suffix: string } {
+  return { prefix: (c.before ?? '') + c.prefix, suffix: c.suffix + (c.after ?? '') };
+}
 
 export interface CaseResult { id: string; kind?: string; lang?: string; exact: boolean; similarity: number; saved: number; ms: number; completion: string }
 

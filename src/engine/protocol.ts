@@ -1,10 +1,20 @@
 // Messages between the engine client (caller's thread) and the engine worker.
+import type { TextEdit } from './document-cache';
 import type { CompletionRequest, CompletionResult, EngineInfo, LoadOptions } from './engine';
+
+/** A position in a document the worker holds, at the version the caller last synced. */
+export interface DocumentRef { uri: string; version: number; offset: number }
+
+/** A completion in a synced document: prefix and suffix come from the worker's copy of it. */
+export type DocumentRequest = Omit<CompletionRequest, 'prefix' | 'suffix'> & { document: DocumentRef };
 
 export type ToWorker =
   | { type: 'load'; id: number; opts: LoadOptions }
-  | { type: 'complete'; id: number; req: CompletionRequest; sentAt: number }
-  | { type: 'reset'; id: number };
+  | { type: 'complete'; id: number; req: CompletionRequest | DocumentRequest; sentAt: number }
+  | { type: 'reset'; id: number }
+  | { type: 'open'; id: number; uri: string; languageId: string; version: number; text: string }
+  | { type: 'edit'; id: number; uri: string; from: number; to: number; edits: TextEdit[] }
+  | { type: 'close'; id: number; uri: string };
 
 export type FromWorker =
   | { type: 'loaded'; id: number; info: EngineInfo }

@@ -1,4 +1,5 @@
 // What the extension's activate() returns: a small read-only view for tests and other extensions.
+import type { CacheUse } from '../engine/cache-mix';
 import type { ComputeGrid } from '../engine/engine';
 
 export type ExtensionStatus = 'loading' | 'ready' | 'generating' | 'disabled' | 'error';
@@ -26,6 +27,10 @@ export interface SuggestionRecord {
   grid: ComputeGrid;
   /** Per block: tokens it ran for / tokens it saw (prompt and generation). */
   perBlock: { block: number; routed: boolean; ran: number; tokens: number }[];
+  /** Tokens of the prompt the model saw. */
+  promptTokens: number;
+  /** The cache model's context and, per generated token, where it changed the model's choice. */
+  cache?: CacheUse;
 }
 
 export interface StateSnapshot {

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import type { ModCompleteApi } from './api';
 import { readSettings, RELOAD_KEYS } from './config';
+import { DocumentSync } from './document-sync';
 import { EngineHost } from './engine-host';
 import { generateCode } from './generate';
 import { SuggestionHistory } from './history';
@@ -36,7 +37,8 @@ export function activate(context: vscode.ExtensionContext): ModCompleteApi {
   const history = new SuggestionHistory();
   const status = new StatusBar(host, history);
   const panel = new ComputePanel(context.extensionUri, host, history);
-  const provider = new InlineProvider(host, history, log);
+  const sync = new DocumentSync(() => host.client);
+  const provider = new InlineProvider(host, sync, history, log);
 
   const menu = async () => {
     const s = readSettings();
@@ -59,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): ModCompleteApi {
   };
 
   context.subscriptions.push(
-    log, host, history, status, panel,
+    log, host, sync, history, status, panel,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     vscode.commands.registerCommand('modComplete.trigger', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
     vscode.commands.registerCommand('modComplete.toggle', () => update('enable', !readSettings().enable)),

@@ -32,6 +32,8 @@ export class SuggestionHistory {
       accepted: false,
       grid: r.compute.grid,
       perBlock: r.compute.perBlock,
+      promptTokens: r.timing.promptTokens,
+      cache: r.cache,
     };
     this.records.unshift(rec);
     if (this.records.length > KEEP) this.records.pop();

@@ -7,6 +7,7 @@ import { checkText } from '../engine/document';
 import { isCancelled } from '../engine/errors';
 import { postProcess } from '../engine/postprocess';
 import { languageEnabled, readSettings } from './config';
+import type { DocumentSync } from './document-sync';
 import type { EngineHost } from './engine-host';
 import type { SuggestionHistory } from './history';
 
@@ -44,7 +45,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   private readonly debounce = new AdaptiveDebounce();
   private warned = new Set<string>();
 
-  constructor(private readonly host: EngineHost, private readonly history: SuggestionHistory, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly host: EngineHost, private readonly sync: DocumentSync, private readonly history: SuggestionHistory, private readonly log: vscode.LogOutputChannel) {}
 
   /** The rest of the last suggestion when the user has typed its beginning since it was shown. */
   private typedAhead(uri: string, offset: number, prefix: string): string | undefined {
@@ -89,8 +90,9 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     const sub = token.onCancellationRequested(() => abort.abort());
     try {
       const file = vscode.workspace.asRelativePath(doc.uri);
-      const r = await this.host.track(client.complete({
-        path: file, prefix, suffix, mode: 'auto', maxTokens: s.maxTokens, maxLines: s.maxLines, budget: s.computeBudget,
+      // The worker holds the document (synced edit by edit) and mixes its cache model into decoding.
+      const r = await this.host.track(this.sync.complete(doc, offset, {
+        path: file, mode: 'auto', maxTokens: s.maxTokens, maxLines: s.maxLines, budget: s.computeBudget,
         prefixTokens: s.prefixTokens, suffixTokens: s.suffixTokens,
       }, abort.signal));
       if (token.isCancellationRequested) return undefined;

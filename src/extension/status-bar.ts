@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { readSettings } from './config';
 import type { EngineHost } from './engine-host';
+import type { SuggestionRecord } from './api';
 import type { SuggestionHistory } from './history';
 
 export function pct(x: number): string {
@@ -11,6 +12,16 @@ export function pct(x: number): string {
 
 export function gflops(x: number): string {
   return x >= 1e9 ? `${(x / 1e9).toFixed(2)} GFLOP` : `${(x / 1e6).toFixed(1)} MFLOP`;
+}
+
+/** What the last suggestion knew: the prompt the model saw and what the cache model counted over. */
+export function contextLine(r: Pick<SuggestionRecord, 'promptTokens' | 'cache' | 'tokens'>): string {
+  const prompt = `Context: ${r.promptTokens} prompt tokens around the cursor`;
+  const c = r.cache;
+  if (!c) return `${prompt}; no cache.`;
+  const files = c.workspaceFiles ? ` + ${c.workspaceFiles} other open file${c.workspaceFiles === 1 ? '' : 's'} (${c.workspaceTokens} tokens)` : '';
+  const changed = c.changed.reduce((a, b) => a + b, 0);
+  return `${prompt}; cache over this file (${c.fileTokens} tokens)${files}, which changed ${changed} of ${r.tokens} generated tokens.`;
 }
 
 export class StatusBar implements vscode.Disposable {
@@ -54,6 +65,7 @@ export class StatusBar implements vscode.Disposable {
     if (last) {
       md.appendMarkdown(`Last suggestion: ${last.tokens} tokens in ${last.latencyMs.toFixed(0)} ms (${last.tokensPerSecond.toFixed(0)} tok/s); ` +
         `${gflops(last.flops)} executed vs ${gflops(last.denseFlops)} with every block on: **${pct(last.computeSaved)} saved**, ${last.kvEntriesSaved} KV cache entries not stored.\n\n`);
+      md.appendMarkdown(`${contextLine(last)}\n\n`);
     }
     const sess = this.history.session();
     if (sess.suggestions) md.appendMarkdown(`Session: ${sess.suggestions} suggestions, ${sess.accepted} accepted, ${pct(sess.computeSaved)} compute saved.\n\n`);

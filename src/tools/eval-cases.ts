@@ -13,7 +13,11 @@ import { packageRoot } from '../engine/paths';
 import { indentWidth } from '../engine/stop';
 import { arg } from './argv';
 
-export interface EvalCase { id: string; path: string; lang: string; kind: 'line-start' | 'mid-line' | 'multi-line'; prefix: string; suffix: string; target: string }
+/**
+ * `prefix`/`suffix` are the text around the target that fits any model window; `before`/`after`
+ * complete them to the whole file (the document as the user has it, minus the target).
+ */
+export interface EvalCase { id: string; path: string; lang: string; kind: 'line-start' | 'mid-line' | 'multi-line'; prefix: string; suffix: string; target: string; before: string; after: string }
 
 const PREFIX_CHARS = 1600;
 const SUFFIX_CHARS = 400;
@@ -36,6 +40,7 @@ export function casesFromText(text: string, rnd: () => number, id: string): Eval
   const make = (kind: EvalCase['kind'], at: number, end: number): EvalCase => ({
     id: `${id}:${kind}:${at}`, path: '', lang: '', kind,
     prefix: text.slice(Math.max(0, at - PREFIX_CHARS), at), target: text.slice(at, end), suffix: text.slice(end, end + SUFFIX_CHARS),
+    before: text.slice(0, Math.max(0, at - PREFIX_CHARS)), after: text.slice(end + SUFFIX_CHARS),
   });
   const candidates = lines.map((_, i) => i).filter((i) => i > 5 && isCodeLine(lines[i]));
   if (!candidates.length) return out;

@@ -87,6 +87,8 @@ suite('MoD Complete in VS Code', () => {
     assert.ok(rec.text.trim().length > 0, 'the suggestion has text');
     assert.ok(rec.tokens > 0);
     assert.equal(rec.file, 'src/math.ts');
+    // The worker holds the document (synced edit by edit) and its cache model counted over it.
+    assert.ok(rec.cache && rec.cache.fileTokens > 0 && rec.cache.changed.length === rec.tokens, `cache use ${JSON.stringify(rec.cache)}`);
 
     const before = editor.document.getText();
     await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
