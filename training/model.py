@@ -10,6 +10,7 @@ token by token, whether the block runs at all.
 Switches: routing='dense' (baseline), 'mod', 'stochastic' (top-k of Gaussian noise), and
 router_bce=True (the paper's auxiliary BCE on the router logits).
 """
+import functools
 import math
 from dataclasses import dataclass, asdict
 
@@ -52,8 +53,10 @@ class RMSNorm(nn.Module):
         return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
 
 
+@functools.lru_cache(maxsize=8)
 def rope_table(n, hd, base, device):
-    """cos/sin of RoPE angles for positions 0..n-1: [n, hd/2] each (fp32)."""
+    """cos/sin of RoPE angles for positions 0..n-1: [n, hd/2] each (fp32); cached, so every layer
+    and step with the same length shares one table."""
     inv = base ** (-torch.arange(0, hd, 2, device=device, dtype=torch.float32) / hd)
     ang = torch.arange(n, device=device, dtype=torch.float32)[:, None] * inv
     return ang.cos(), ang.sin()
@@ -84,13 +87,12 @@ class Attention(nn.Module):
     def forward(self, x, pos, mask):
         """mask: [B or 1, T, T], bool (True where query i may attend to key j) or an additive bias."""
         B, T, D = x.shape
-        H = self.n_head
-        q, k, v = self.qkv(x).view(B, T, 3, H, D // H).permute(2, 0, 3, 1, 4)
-        table = rope_table(int(pos.max()) + 1, D // H, self.base, x.device)
+        H, hd = self.n_head, D // self.n_head
+        q, k, v = self.qkv(x).view(B, T, 3, H, hd).permute(2, 0, 3, 1, 4)
+        table = rope_table(int(pos.max()) + 1, hd, self.base, x.device)
         q, k = rope(q, pos, table), rope(k, pos, table)
         bias = mask_bias(mask, q.dtype) if mask.dtype == torch.bool else mask.type_as(q)
         # One fused scale + bias + matmul instead of a matmul, a scale and a full-size mask fill.
-        hd = D // H
         att = torch.baddbmm(bias[:, None].expand(B, H, T, T).reshape(B * H, T, T) if bias.shape[0] > 1 else bias,
                             q.reshape(B * H, T, hd), k.reshape(B * H, T, hd).transpose(1, 2), alpha=1.0 / math.sqrt(hd))
         y = (att.softmax(-1) @ v.reshape(B * H, T, hd)).view(B, H, T, hd).transpose(1, 2).reshape(B, T, D)

@@ -176,30 +176,27 @@ def lr_factor(step, warmup, progress, schedule, decay_frac):
     return max(0.0, 1 - math.sqrt(min(1.0, (progress - (1 - decay_frac)) / decay_frac)))
 
 
+def map_tensors(obj, fn):
+    """`obj` (nested dicts, lists, tuples) with fn applied to every tensor."""
+    if isinstance(obj, dict):
+        return {k: map_tensors(v, fn) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(map_tensors(v, fn) for v in obj)
+    return fn(obj) if torch.is_tensor(obj) else obj
+
+
 def pack(sd, compact):
     """State dict for torch.save; compact stores floating tensors as bf16 (loaded back as fp32)."""
-    if isinstance(sd, dict):
-        return {k: pack(v, compact) for k, v in sd.items()}
-    if isinstance(sd, (list, tuple)):
-        return type(sd)(pack(v, compact) for v in sd)
-    if compact and torch.is_tensor(sd) and sd.is_floating_point():
-        return sd.bfloat16()
-    return sd
+    return map_tensors(sd, lambda t: t.bfloat16() if compact and t.is_floating_point() else t)
+
+
+def unpack(sd):
+    return map_tensors(sd, lambda t: t.float() if t.dtype == torch.bfloat16 else t)
 
 
 def load_checkpoint(path, device='cpu'):
     """A checkpoint written by save(), floating tensors back in fp32 (compact ones are stored bf16)."""
     return unpack(torch.load(path, map_location=device))
-
-
-def unpack(sd):
-    if isinstance(sd, dict):
-        return {k: unpack(v) for k, v in sd.items()}
-    if isinstance(sd, (list, tuple)):
-        return type(sd)(unpack(v) for v in sd)
-    if torch.is_tensor(sd) and sd.dtype == torch.bfloat16:
-        return sd.float()
-    return sd
 
 
 @torch.no_grad()
