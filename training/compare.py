@@ -41,14 +41,19 @@ TOKENIZER = 'models/mod-complete-small/tokenizer.json'
 HELDOUT = 'test/fixtures/heldout-cases.jsonl'
 
 
+def engine_eval(model_dir, cases=HELDOUT):
+    """`mod-complete eval --json` of a model package on completion cases (the product's engine, 4-bit)."""
+    out = subprocess.run(['node', 'dist/cli.js', 'eval', '--cases', cases, '--model', model_dir, '--threads', '1', '--json'],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().split('\n')[-1])
+
+
 def heldout_quality(run_dir):
     """Exports the run 4-bit and completes the held-out cases with the product's engine."""
     model_dir = os.path.join(run_dir, 'model')
     subprocess.run([sys.executable, os.path.join(HERE, 'export.py'), '--ckpt', os.path.join(run_dir, 'ckpt.pt'), '--out', model_dir,
                     '--float', '0', '--tokenizer', TOKENIZER], check=True, stdout=subprocess.DEVNULL)
-    out = subprocess.run(['node', 'dist/cli.js', 'eval', '--cases', HELDOUT, '--model', model_dir, '--threads', '1', '--json'],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().split('\n')[-1])
+    return engine_eval(model_dir)
 
 
 def read_log(path):

@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 
+from compare import engine_eval
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = 'models/mod-complete-small'
 CKPT = 'training/checkpoints/mod-d256-l8.pt'
@@ -41,11 +43,7 @@ def snapshot(a):
     model = os.path.join(a.out, 'model')
     subprocess.run([sys.executable, os.path.join(HERE, 'export.py'), '--ckpt', os.path.join(a.out, 'ckpt.pt'), '--out', model,
                     '--tokenizer', os.path.join(SHIPPED, 'tokenizer.json')], check=True)
-    scores = {}
-    for name, d in (('snapshot', model), ('shipped', SHIPPED)):
-        out = subprocess.run(['node', 'dist/cli.js', 'eval', '--cases', a.cases, '--model', d, '--threads', '1', '--json'],
-                             check=True, capture_output=True, text=True).stdout
-        scores[name] = json.loads(out.strip().split('\n')[-1])
+    scores = {name: engine_eval(d, a.cases) for name, d in (('snapshot', model), ('shipped', SHIPPED))}
     json.dump(scores['snapshot'], open(os.path.join(a.out, 'heldout.json'), 'w'), indent=1)
     summary = json.load(open(os.path.join(a.out, 'summary.json')))
     s, b = scores['snapshot'], scores['shipped']
