@@ -1,6 +1,7 @@
 // The cache model end to end on the shipped model through onnxruntime-node: a completion copies
 // an identifier defined far outside the model's window, in process and through the worker with
 // a document synced edit by edit.
+import '../src/engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { arg } from '../src/tools/argv';
 import { ROOT, tmpDir } from './helpers';
 
 function cli(args: string[]) {
@@ -56,4 +57,57 @@ test('bad input: clear message and a non-zero exit, no stack trace', () => {
   assert.equal(badModel.code, 1);
   assert.match(badModel.err, /No model found/);
   assert.doesNotMatch(badModel.err, /at .*\.js:\d+/);
+});
+
+test('invalid option values and unknown options: exit 2 with a message naming the option', () => {
+  const at = ['--file', 'test/fixtures/sample.py', '--line', '21', '--column', '18'];
+  const tokens = path.join(tmpDir('mod-bpb-'), 'tokens.bin');
+  fs.writeFileSync(tokens, Buffer.from(new Uint16Array(10).buffer));
+  const cases: [string[], RegExp][] = [
+    [['bpb', '--tokens', tokens, '--budget', 'bogus'], /--budget must be one of quality, balanced, fast, full; got "bogus"/],
+    [['complete', ...at, '--precision', 'fp16'], /--precision must be one of q4, float; got "fp16"/],
+    [['complete', ...at, '--provider', 'bogus'], /--provider must be one of auto, cpu, cuda, webgpu, dml, coreml; got "bogus"/],
+    [['eval', '--cases', 'c.jsonl', '--mode', 'block'], /--mode must be one of auto, line, multiline; got "block"/],
+    [['complete', '--file', 'test/fixtures/sample.py', '--line', 'x', '--column', '18'], /--line must be a whole number of at least 1, got "x"/],
+    [['complete', '--file', 'test/fixtures/sample.py', '--line', '21', '--column', '-3'], /--column must be a whole number of at least 1, got "-3"/],
+    [['complete', ...at, '--max-tokens', '0'], /--max-tokens must be a whole number of at least 1, got "0"/],
+    [['bench', '--threads', '1.5'], /--threads must be a whole number of at least 1, got "1.5"/],
+    [['bpb', '--tokens', tokens, '--threshold', 'abc'], /--threshold must be a number, got "abc"/],
+    [['bpb', '--tokens', tokens, '--threshold', ''], /--threshold must be a number, got ""/],
+    [['bpb', '--tokens', tokens, '--windows', '-2'], /--windows must be a whole number of at least 1, got "-2"/],
+    [['bpb', '--tokens', tokens, '--seq-len', 'many'], /--seq-len must be a whole number of at least 1, got "many"/],
+    [['complete', ...at, '--bogus', '1'], /Unknown option --bogus for complete; it takes --model, /],
+    // Options a command would ignore are refused too: bench loads both precisions itself.
+    [['bench', '--precision', 'q4'], /Unknown option --precision for bench/],
+    [['verify', '--json'], /Unknown option --json for verify; it takes --model\./],
+    [['complete', ...at, '--json', 'yes'], /--json takes no value, got "yes"/],
+    [['complete', ...at, '--file'], /--file is given twice/],
+    [['complete', '--line', '21', '--column', '18', '--file'], /--file needs a value/],
+    [['complete', '--file', '--line', '21', '--column', '18'], /--file needs a value/],
+    [['bpb', '--tokens', 'nope.bin'], /Cannot read nope\.bin/],
+    // These two are only known to be wrong once the model is loaded (its window is 512 tokens).
+    [['bpb', '--tokens', tokens], /holds 10 tokens; --seq-len 512 needs at least 513/],
+    [['complete', ...at, '--max-tokens', '1000', '--provider', 'cpu'], /maxTokens 1000 leaves no room for the prompt .*at most 495/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.err}`);
+    assert.match(r.err, message, args.join(' '));
+    assert.equal(r.out, '', args.join(' '));
+    assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+  }
+});
+
+test('tool scripts: a flag without its value is an error, not the default', () => {
+  const saved = process.argv;
+  try {
+    process.argv = ['node', 'tool.js', '--out', 'dir', '--label'];
+    assert.equal(arg('--out', 'x'), 'dir');
+    assert.equal(arg('--in', 'x'), 'x');
+    assert.throws(() => arg('--label', 'x'), /--label needs a value/);
+    process.argv = ['node', 'tool.js', '--run', '--shipped'];
+    assert.throws(() => arg('--run', ''), /--run needs a value/);
+  } finally {
+    process.argv = saved;
+  }
 });

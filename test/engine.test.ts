@@ -1,4 +1,5 @@
 // The engine on the shipped model through the real onnxruntime-node.
+import '../src/engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -80,6 +81,26 @@ test('routed decoding equals a token-by-token reference', async () => {
   // Routed blocks hold fewer rows than dense ones: skipped tokens add nothing to their cache.
   const arch = e.info.architecture;
   for (const blk of arch.routed_blocks) assert.ok(a.lens[blk] < a.lens[0], `block ${blk}: ${a.lens[blk]} rows`);
+});
+
+test('prompt reuse respects the budget: "full" after "balanced" equals a cold "full"', async () => {
+  const e = await loadCpu();
+  const cut = SRC.indexOf('    return result');
+  const req = { path: 'math_utils.py', prefix: SRC.slice(0, cut + 4), suffix: SRC.slice(cut + 4), mode: 'line' as const, maxTokens: 16 };
+  const run = async (budget: 'balanced' | 'full') => {
+    const r = await e.complete({ ...req, budget });
+    const { grid: _grid, prompt: _prompt, generation: _generation, ...totals } = r.compute;
+    return { text: r.text, compute: totals, reused: r.timing.reusedTokens, prefilled: r.timing.prefilledTokens, rows: e.model.caches.map((c) => c.len) };
+  };
+  const cold = await run('full');
+  e.reset();
+  await run('balanced');
+  // The routed caches now hold only the rows "balanced" ran; "full" must not build on them.
+  assert.deepEqual(await run('full'), cold);
+  // The same budget again still reuses the prompt (all but the last token, fed again for its logits).
+  const again = await run('full');
+  assert.deepEqual([again.reused, again.prefilled], [cold.prefilled - 1, 1]);
+  assert.equal(again.text, cold.text);
 });
 
 test('cancellation stops generation within one token', async () => {

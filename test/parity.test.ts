@@ -2,6 +2,7 @@
 // onnxruntime-node step by step: prefill plus 32 decode steps must match PyTorch's
 // recomputation within 1e-4 at several predictor thresholds, and every routed block's cache
 // must hold exactly the tokens the predictor sent through it.
+import '../src/engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,5 +1,6 @@
 // The shipped 4-bit model must stay within 2% of the float model's bits per byte on held-out
 // validation text (16 windows of 512 tokens from the validation split, test/fixtures/val-sample.bin).
+import '../src/engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,12 +1,6 @@
-// mod-complete: the engine outside VS Code.
-//
-//   mod-complete complete --file F --line L --column C [--json]
-//   mod-complete eval --cases F.jsonl [--json]
-//   mod-complete bench [--json] [--quick]
-//   mod-complete verify
-//
-// Common options: --model DIR, --precision q4|float, --provider auto|cpu|cuda|webgpu|dml|coreml,
-// --budget quality|balanced|fast|full, --threshold X, --mode auto|line|multiline, --max-tokens N.
+// mod-complete: the engine outside VS Code. The commands, the options each one reads and the
+// values each option accepts are in COMMANDS and OPTIONS below (HELP is built from them).
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient } from '../engine/client';
@@ -16,60 +10,129 @@ import { COMPUTE_BUDGETS, ComputeBudget } from '../engine/budgets';
 import { CompletionEngine, CompletionRequest, EngineInfo, LoadOptions } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
-import { loadModelPackage, verifyHashes } from '../engine/manifest';
+import { loadModelPackage, Precision, verifyHashes } from '../engine/manifest';
 import { defaultModelDir } from '../engine/paths';
-import type { ProviderChoice } from '../engine/providers';
-import type { CompletionMode } from '../engine/stop';
+import { PROVIDER_CHOICES } from '../engine/providers';
+import { COMPLETION_MODES } from '../engine/stop';
 import { runBench } from './bench';
 
-export interface Args { cmd: string; flags: Map<string, string | true> }
+/** Checks one option's value and converts it; throws an input error that names the option. */
+type Parse<T> = (v: string, flag: string) => T;
 
+const text: Parse<string> = (v) => v;
+
+function oneOf<T extends string>(choices: readonly T[]): Parse<T> {
+  return (v, flag) => {
+    const hit = choices.find((c) => c === v);
+    if (hit === undefined) throw new EngineError('input', `${flag} must be one of ${choices.join(', ')}; got "${v}".`);
+    return hit;
+  };
+}
+
+const finite: Parse<number> = (v, flag) => {
+  // Number('') is 0: an empty value must not pass as a number.
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n)) throw new EngineError('input', `${flag} must be a number, got "${v}".`);
+  return n;
+};
+
+const count: Parse<number> = (v, flag) => {
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new EngineError('input', `${flag} must be a whole number of at least 1, got "${v}".`);
+  return n;
+};
+
+/** manifest.ts declares Precision as a type only; `satisfies` holds these keys to it (all of it, nothing else). */
+const PRECISIONS = Object.keys({ q4: 0, float: 0 } satisfies Record<Precision, 0>) as Precision[];
+
+const BUDGETS = Object.keys(COMPUTE_BUDGETS) as ComputeBudget[];
+const MODES = ['auto', ...COMPLETION_MODES] as const;
+
+/** Every option any command reads: a switch takes no value, the others parse theirs. */
+const OPTIONS = {
+  model: text,
+  precision: oneOf(PRECISIONS),
+  provider: oneOf(PROVIDER_CHOICES),
+  threads: count,
+  budget: oneOf(BUDGETS),
+  threshold: finite,
+  mode: oneOf(MODES),
+  'max-tokens': count,
+  file: text,
+  line: count,
+  column: count,
+  cases: text,
+  tokens: text,
+  windows: count,
+  'seq-len': count,
+  json: 'switch',
+  details: 'switch',
+  quick: 'switch',
+} as const;
+type Option = keyof typeof OPTIONS;
+type OptionValue<K extends Option> = (typeof OPTIONS)[K] extends Parse<infer T> ? T : true;
+
+const LOAD: Option[] = ['model', 'precision', 'provider', 'threads'];
+const REQUEST: Option[] = ['budget', 'threshold', 'mode', 'max-tokens'];
+/** The options each command reads; anything else is refused rather than silently ignored. */
+const COMMANDS: Record<string, Option[]> = {
+  complete: [...LOAD, ...REQUEST, 'file', 'line', 'column', 'json'],
+  eval: [...LOAD, ...REQUEST, 'cases', 'json', 'details'],
+  // bench loads both precisions itself and measures fixed thresholds.
+  bench: ['model', 'provider', 'threads', 'json', 'quick'],
+  bpb: [...LOAD, 'budget', 'threshold', 'tokens', 'windows', 'seq-len', 'json'],
+  verify: ['model'],
+};
+
+export interface Args { cmd: string; flags: Map<string, string | number | true> }
+
+/** Parses and validates the command line, so a bad value fails before any model is loaded. */
 export function parseArgs(argv: string[]): Args {
-  const flags = new Map<string, string | true>();
+  const flags: Args['flags'] = new Map();
   const [cmd = 'help', ...rest] = argv;
+  const allowed = COMMANDS[cmd];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (!a.startsWith('--')) throw new EngineError('input', `Unexpected argument "${a}".`);
+    // An unknown command prints the help; its options need no message of their own.
+    if (!allowed) continue;
+    const name = allowed.find((o) => o === a.slice(2));
+    if (name === undefined) throw new EngineError('input', `Unknown option ${a} for ${cmd}; it takes ${allowed.map((o) => `--${o}`).join(', ')}.`);
+    if (flags.has(name)) throw new EngineError('input', `${a} is given twice.`);
+    const parse = OPTIONS[name];
     const next = rest[i + 1];
-    if (next !== undefined && !next.startsWith('--')) {
-      flags.set(a.slice(2), next);
-      i++;
-    } else flags.set(a.slice(2), true);
+    if (parse === 'switch') {
+      if (next !== undefined && !next.startsWith('--')) throw new EngineError('input', `${a} takes no value, got "${next}".`);
+      flags.set(name, true);
+      continue;
+    }
+    if (next === undefined || next.startsWith('--')) throw new EngineError('input', `${a} needs a value.`);
+    flags.set(name, parse(next, a));
+    i++;
   }
   return { cmd, flags };
 }
 
-function str(a: Args, name: string): string | undefined {
-  const v = a.flags.get(name);
-  if (v === true) throw new EngineError('input', `--${name} needs a value.`);
-  return v;
-}
-
-function num(a: Args, name: string): number | undefined {
-  const v = str(a, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new EngineError('input', `--${name} must be a number, got "${v}".`);
-  return n;
+/** An option's value as its parser returned it (parseArgs has checked it). */
+function opt<K extends Option>(a: Args, name: K): OptionValue<K> | undefined {
+  return a.flags.get(name) as OptionValue<K> | undefined;
 }
 
 function loadOptions(a: Args): LoadOptions {
   return {
-    modelDir: path.resolve(str(a, 'model') ?? defaultModelDir()),
-    precision: (str(a, 'precision') ?? 'q4') as LoadOptions['precision'],
-    provider: (str(a, 'provider') ?? 'auto') as ProviderChoice,
-    threads: num(a, 'threads') ?? 1,
+    modelDir: path.resolve(opt(a, 'model') ?? defaultModelDir()),
+    precision: opt(a, 'precision') ?? 'q4',
+    provider: opt(a, 'provider') ?? 'auto',
+    threads: opt(a, 'threads') ?? 1,
   };
 }
 
 function requestOptions(a: Args): Partial<CompletionRequest> {
-  const budget = str(a, 'budget');
-  if (budget !== undefined && !(budget in COMPUTE_BUDGETS)) throw new EngineError('input', `--budget must be one of ${Object.keys(COMPUTE_BUDGETS).join(', ')}.`);
   return {
-    budget: budget as ComputeBudget | undefined,
-    threshold: num(a, 'threshold'),
-    mode: (str(a, 'mode') ?? 'auto') as CompletionMode | 'auto',
-    maxTokens: num(a, 'max-tokens'),
+    budget: opt(a, 'budget'),
+    threshold: opt(a, 'threshold'),
+    mode: opt(a, 'mode') ?? 'auto',
+    maxTokens: opt(a, 'max-tokens'),
   };
 }
 
@@ -86,9 +149,9 @@ async function withClient<T>(a: Args, fn: (c: EngineClient, info: EngineInfo) =>
 }
 
 async function complete(a: Args): Promise<void> {
-  const file = str(a, 'file');
-  const line = num(a, 'line');
-  const column = num(a, 'column');
+  const file = opt(a, 'file');
+  const line = opt(a, 'line');
+  const column = opt(a, 'column');
   if (!file || line === undefined || column === undefined) throw new EngineError('input', 'complete needs --file, --line and --column (1-based).');
   const text = readDocument(file);
   const { prefix, suffix } = splitAtCursor(text, line, column);
@@ -114,7 +177,7 @@ async function complete(a: Args): Promise<void> {
 }
 
 async function evaluate(a: Args): Promise<void> {
-  const file = str(a, 'cases');
+  const file = opt(a, 'cases');
   if (!file) throw new EngineError('input', 'eval needs --cases F.jsonl.');
   let cases: EvalCase[];
   try {
@@ -138,13 +201,14 @@ async function evaluate(a: Args): Promise<void> {
 }
 
 const HELP = `mod-complete <command> [options]
-  complete --file F --line L --column C [--json]   complete at a 1-based cursor
-  eval --cases F.jsonl [--json]                    exact match / edit similarity on {id,prefix,suffix,target} lines
-  bench [--json] [--quick]                         routed vs every-block-on, quantized vs float, prefill, prompt reuse
-  bpb --tokens F [--windows N] [--json]            validation bits per byte with predictor routing
-  verify                                           check the model files against their manifest hashes
-options: --model DIR --precision q4|float --provider auto|cpu|cuda|webgpu|dml|coreml
-         --budget quality|balanced|fast|full --threshold X --mode auto|line|multiline --max-tokens N --threads N`;
+  complete --file F --line L --column C [--json]        complete at a 1-based cursor
+  eval --cases F.jsonl [--json] [--details]             exact match / edit similarity on {id,prefix,suffix,target} lines
+  bench [--json] [--quick]                              routed vs every-block-on, quantized vs float, prefill, prompt reuse
+  bpb --tokens F [--windows N] [--seq-len N] [--json]   validation bits per byte with predictor routing
+  verify                                                check the model files against their manifest hashes
+options: --model DIR --precision ${PRECISIONS.join('|')} --provider ${PROVIDER_CHOICES.join('|')} --threads N
+         --budget ${BUDGETS.join('|')} --threshold X --mode ${MODES.join('|')} --max-tokens N
+         (each command takes only those it uses; bench and verify: --model, and bench --provider --threads)`;
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -162,13 +226,21 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case 'bpb': {
-        const file = str(a, 'tokens');
+        const file = opt(a, 'tokens');
         if (!file) throw new EngineError('input', 'bpb needs --tokens FILE (uint16 token ids, as written by npm run shards).');
-        const buf = fs.readFileSync(file);
+        let buf: Buffer;
+        try {
+          buf = fs.readFileSync(file);
+        } catch (e) {
+          throw new EngineError('input', `Cannot read ${file}: ${(e as Error).message}`);
+        }
         const tokens = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
         const engine = await CompletionEngine.load(loadOptions(a));
-        const thr = num(a, 'threshold') ?? COMPUTE_BUDGETS[(str(a, 'budget') ?? 'balanced') as ComputeBudget];
-        const r = await bitsPerByte(engine, tokens, num(a, 'windows') ?? 64, num(a, 'seq-len') ?? engine.info.architecture.seq_len, thr);
+        const seqLen = opt(a, 'seq-len') ?? engine.info.architecture.seq_len;
+        // Each window scores seqLen next-token predictions, so it needs seqLen + 1 tokens.
+        if (tokens.length <= seqLen) throw new EngineError('input', `${file} holds ${tokens.length} tokens; --seq-len ${seqLen} needs at least ${seqLen + 1}.`);
+        const thr = opt(a, 'threshold') ?? COMPUTE_BUDGETS[opt(a, 'budget') ?? 'balanced'];
+        const r = await bitsPerByte(engine, tokens, opt(a, 'windows') ?? 64, seqLen, thr);
         console.log(a.flags.has('json') ? JSON.stringify({ ...r, threshold: thr, precision: engine.info.precision }) :
           `${r.bitsPerByte.toFixed(4)} bits/byte over ${r.tokens} tokens (${engine.info.precision}, threshold ${thr}, routed ${(100 * r.routedFraction).toFixed(1)}%)`);
         break;

@@ -1,6 +1,7 @@
 // The engine as the rest of the product sees it: a worker thread behind promises. One model
 // load, one request in flight, the newest request wins, and every request can be cancelled
 // (AbortSignal); a cancelled request rejects with EngineError('cancelled').
+import './telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CompletionRequest, CompletionResult, EngineInfo, LoadOptions } from './engine';

@@ -5,9 +5,10 @@ import * as ort from 'onnxruntime-node';
 import { ComputeMeter, ComputeTotals } from './accounting';
 import { COMPUTE_BUDGETS, ComputeBudget } from './budgets';
 import { EngineError } from './errors';
-import { loadModelPackage, ModelPackage, Precision } from './manifest';
+import { checkLoadedModel, loadModelPackage, ModelPackage, Precision } from './manifest';
 import { ModelSession } from './model-session';
-import { buildPrompt } from './prompt';
+import { buildPrompt, CHARS_PER_TOKEN, prefixWindow, suffixWindow, type PromptSnippet } from './prompt';
+import { bestSnippet, snippetQuery, type SnippetSource } from './snippets';
 import { openSession, ProviderAttempt, ProviderChoice } from './providers';
 import { SPECIAL_IDS } from './special-tokens';
 import { applyStopRules, CompletionMode, stopContextFor } from './stop';
@@ -45,6 +46,40 @@ export interface CompletionRequest {
   avoidStart?: string;
   /** Mixing weights of the cache model (defaults: the tuned ones); only used with caches. */
   cacheWeights?: CacheWeights;
+  /** Mix the caches into decoding (default true; false keeps them for snippets only). */
+  cacheMix?: boolean;
+  /** Prompt tokens a retrieved snippet may take (0: none); default SNIPPET_TOKENS. */
+  snippetTokens?: number;
+}
+
+/**
+ * Prompt tokens of the snippet retrieved from outside the window (0 ships it off): measured on
+ * held-out cases in docs/reports/cache.md.
+ */
+export const SNIPPET_TOKENS = 0;
+
+/** Characters of the current file on each side of the window searched for a snippet. */
+const SNIPPET_SEARCH_CHARS = 64 * 1024;
+
+/** A display path for a document URI: its last three path segments, as training headers name files. */
+function uriPath(uri: string): string {
+  return uri.replace(/^[a-z][\w+.-]*:\/*/i, '').split('/').slice(-3).join('/');
+}
+
+/**
+ * The snippet most like the lines above the cursor, from the current file outside the prompt's
+ * windows (as cut with the budgets left after the snippet) and from the other open files.
+ */
+function retrieveSnippet(req: CompletionRequest, budgets: { prefixTokens: number; suffixTokens: number }, maxTokens: number, caches?: CompletionCaches): PromptSnippet | undefined {
+  const before = req.prefix.length - prefixWindow(req.prefix, budgets.prefixTokens * CHARS_PER_TOKEN).length;
+  const after = suffixWindow(req.suffix, budgets.suffixTokens * CHARS_PER_TOKEN).length;
+  const sources: SnippetSource[] = [
+    { path: req.path, text: req.prefix.slice(Math.max(0, before - SNIPPET_SEARCH_CHARS), before) },
+    { path: req.path, text: req.suffix.slice(after, after + SNIPPET_SEARCH_CHARS) },
+    ...(caches?.workspace ?? []).map((d) => ({ path: uriPath(d.uri), text: d.text, key: `${d.uri}@${d.version}` })),
+  ].filter((s) => s.text.length > 0);
+  const found = sources.length ? bestSnippet(snippetQuery(req.prefix), sources) : undefined;
+  return found && { path: found.path, text: found.text, maxTokens };
 }
 
 export interface ComputeGrid {
@@ -67,6 +102,8 @@ export interface CompletionResult {
   compute: ComputeTotals & { prompt: ComputeTotals; generation: ComputeTotals; grid: ComputeGrid };
   /** What the cache model used and changed; absent when the completion ran without caches. */
   cache?: CacheUse;
+  /** The snippet put in the prompt, if any. */
+  snippet?: { path: string; tokens: number };
   timing: {
     prefillMs: number;
     decodeMs: number;
@@ -96,6 +133,11 @@ export function argmax(a: Float32Array, n = a.length, banned?: Uint8Array): numb
 
 export class CompletionEngine {
   private seq: number[] = [];
+  /**
+   * Threshold `seq` was fed with: routed blocks cache only the tokens they ran for, so the caches
+   * depend on it as well as on the ids. Model and precision are fixed per engine instance.
+   */
+  private seqThreshold?: number;
   private readonly startBans = new Map<string, Uint8Array>();
 
   private constructor(
@@ -118,6 +160,12 @@ export class CompletionEngine {
       });
     } catch (e) {
       throw new EngineError('model-corrupt', `onnxruntime could not load ${pkg.onnxPath}: ${(e as Error).message.split('\n')[0]}. The model file is damaged or not a MoD Complete model; reinstall it.`);
+    }
+    try {
+      checkLoadedModel(pkg, { inputs: opened.session.inputMetadata, outputs: opened.session.outputMetadata }, tokenizer.vocabSize);
+    } catch (e) {
+      await opened.session.release(); // a refused model must not keep its native memory in a long-lived worker
+      throw e;
     }
     const arch = pkg.manifest.architecture;
     const info: EngineInfo = {
@@ -152,6 +200,7 @@ export class CompletionEngine {
   reset(): void {
     this.model.truncate(0);
     this.seq = [];
+    this.seqThreshold = undefined;
   }
 
   private async feed(ids: number[], threshold: number, meter: ComputeMeter) {
@@ -171,20 +220,28 @@ export class CompletionEngine {
     const maxTokens = req.maxTokens ?? (stopCtx.mode === 'line' ? 48 : 160);
     // The model was trained on 512-token windows; keep prompt plus completion inside them.
     const room = arch.seq_len - maxTokens - 16;
-    const prompt = await buildPrompt(this.tokenizer, req.path, { prefix: req.prefix, suffix: req.suffix }, {
+    // No room would leave buildPrompt a negative token budget to trim the prompt down to.
+    if (room < 1) throw new EngineError('input', `maxTokens ${maxTokens} leaves no room for the prompt in the model's ${arch.seq_len}-token window; use at most ${arch.seq_len - 17}.`);
+    const budgets = {
       prefixTokens: Math.min(req.prefixTokens ?? Math.floor(room * 0.75), room),
       suffixTokens: Math.min(req.suffixTokens ?? Math.floor(room * 0.25), room),
-    });
+    };
+    // A snippet's tokens come out of the prefix budget, so the window it was searched around is the one used.
+    const snippetTokens = Math.max(0, Math.min(req.snippetTokens ?? SNIPPET_TOKENS, Math.floor(budgets.prefixTokens / 2)));
+    const narrowed = { ...budgets, prefixTokens: budgets.prefixTokens - snippetTokens };
+    const snippet = snippetTokens > 0 ? retrieveSnippet(req, narrowed, snippetTokens, caches) : undefined;
+    const prompt = await buildPrompt(this.tokenizer, req.path, { prefix: req.prefix, suffix: req.suffix }, snippet ? narrowed : budgets, snippet);
     if (isCancelled()) throw new EngineError('cancelled', 'cancelled');
     const healer = prompt.prefixTokens > 0 ? TokenHealer.fromPrompt(this.tokenizer, prompt.tokens, SPECIAL_IDS.fileSep + 1) : undefined;
     // Reuse the longest cached prefix of the prompt; at least the last token is fed again for its logits.
     let reuse = 0;
-    if (!req.noReuse) {
+    if (!req.noReuse && threshold === this.seqThreshold) {
       const limit = Math.min(this.seq.length, prompt.tokens.length - 1);
       while (reuse < limit && this.seq[reuse] === prompt.tokens[reuse]) reuse++;
     }
     this.model.truncate(reuse);
     this.seq.length = reuse;
+    this.seqThreshold = threshold;
     const meter = new ComputeMeter(this.pkg.manifest.flops, new Set(arch.routed_blocks), arch.n_layer);
     let r = await this.feed(prompt.tokens.slice(reuse), threshold, meter);
     const promptCount = meter.tokens.length;
@@ -194,7 +251,7 @@ export class CompletionEngine {
     const grid: number[][] = [];
     let stopReason: CompletionResult['stopReason'] = 'max-tokens';
     let text = '';
-    const mixer = caches && new CacheMixer(caches, req.cacheWeights);
+    const mixer = caches && req.cacheMix !== false ? new CacheMixer(caches, req.cacheWeights) : undefined;
     for (let n = 0; n < maxTokens; n++) {
       const healing = healer?.active ?? false;
       const opening = req.avoidStart && !text.trim() ? this.tokensOpeningWith(req.avoidStart) : undefined;
@@ -247,6 +304,7 @@ export class CompletionEngine {
         grid: { tokens: tokenTexts.slice(0, grid.length), blocks: arch.routed_blocks, ran: grid },
       },
       cache: mixer && { ...mixer.use, changed: mixer.use.changed.slice(0, tokenTexts.length) },
+      snippet: snippet && prompt.snippetTokens > 0 ? { path: snippet.path, tokens: prompt.snippetTokens } : undefined,
       timing: {
         prefillMs: tPrefill - t0,
         decodeMs,

@@ -69,22 +69,116 @@ export function verifyHashes(pkg: ModelPackage): void {
   }
 }
 
+/** Reads the manifest; a file this user may not read is named as such, not as bad JSON. */
+function readManifest(mpath: string): Manifest {
+  let text: string;
+  try {
+    text = fs.readFileSync(mpath, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EACCES' || err.code === 'EPERM') {
+      throw new EngineError('model-missing', `Permission denied reading the model manifest ${mpath}: this user may not read it. Fix the permissions of the file and its folder, or set modComplete.modelPath to a readable model folder.`);
+    }
+    throw new EngineError('model-missing', `The model manifest ${mpath} cannot be read (${err.message}).`);
+  }
+  try {
+    return JSON.parse(text) as Manifest;
+  } catch (e) {
+    throw new EngineError('model-corrupt', `The model manifest ${mpath} is not valid JSON (${(e as Error).message}).`);
+  }
+}
+
+const SIZE_FIELDS = ['vocab_size', 'd_model', 'n_layer', 'n_head', 'head_dim', 'seq_len'] as const;
+
+/** The types the engine relies on: a hand-edited manifest would otherwise fail far from the cause. */
+function checkArchitectureFields(a: Architecture | undefined, mpath: string): void {
+  const bad = (field: string, value: unknown, want: string) => new EngineError('model-corrupt',
+    `${mpath}: ${field} ${value === undefined ? 'is missing' : `is ${JSON.stringify(value)}`}; it must be ${want}.`);
+  if (typeof a !== 'object' || a === null) throw bad('architecture', a, 'an object');
+  for (const k of SIZE_FIELDS) if (!Number.isInteger(a[k]) || a[k] <= 0) throw bad(`architecture.${k}`, a[k], 'a positive integer');
+  const blocks: unknown = a.routed_blocks;
+  if (!Array.isArray(blocks) || !blocks.every((b) => Number.isInteger(b) && b >= 0 && b < a.n_layer)) {
+    throw bad('architecture.routed_blocks', blocks, `a list of block indices below architecture.n_layer (${a.n_layer})`);
+  }
+}
+
 export function loadModelPackage(dir: string, precision: Precision = 'q4'): ModelPackage {
   const mpath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(mpath)) {
     throw new EngineError('model-missing', `No model found at ${dir} (manifest.json is missing). Reinstall the extension or set modComplete.modelPath to a model folder.`);
   }
-  let m: Manifest;
-  try {
-    m = JSON.parse(fs.readFileSync(mpath, 'utf8')) as Manifest;
-  } catch (e) {
-    throw new EngineError('model-corrupt', `The model manifest ${mpath} is not valid JSON (${(e as Error).message}).`);
-  }
+  const m = readManifest(mpath);
   if (m.format !== 'mod-complete-model') throw new EngineError('model-version', `${mpath} is not a MoD Complete model manifest.`);
+  if (typeof m.formatVersion !== 'number') {
+    throw new EngineError('model-corrupt', `${mpath}: formatVersion is ${JSON.stringify(m.formatVersion)} (${typeof m.formatVersion}); it must be a number (this version of MoD Complete reads format version ${SUPPORTED_FORMAT_VERSION}).`);
+  }
   if (m.formatVersion !== SUPPORTED_FORMAT_VERSION) {
     throw new EngineError('model-version', `The model in ${dir} has format version ${m.formatVersion}; this version of MoD Complete reads version ${SUPPORTED_FORMAT_VERSION}. Update the extension or the model.`);
   }
+  checkArchitectureFields(m.architecture, mpath);
   // A package may carry one precision only (the baselines ship 4-bit alone): use what is there.
   const chosen: Precision = m.files[precision] ? precision : precision === 'q4' ? 'float' : 'q4';
   return { dir, manifest: m, onnxPath: fileOf(m, dir, chosen), precision: chosen, tokenizerPath: fileOf(m, dir, 'tokenizer') };
+}
+
+/** An input or output of the ONNX graph as onnxruntime reports it (a shape only for tensors). */
+export interface GraphValue { name: string; shape?: ReadonlyArray<number | string> }
+
+/** Graph inputs every MoD Complete decoding graph has, besides the per-block caches. */
+const FIXED_INPUTS = ['input_ids', 'positions', 'threshold', 'logit_rows', 'dense_mask'];
+
+/** Indices i of the names `${prefix}_${i}`, sorted. */
+function indicesOf(names: Iterable<string>, prefix: string): number[] {
+  const re = new RegExp(`^${prefix}_(\\d+)$`);
+  return [...names].flatMap((n) => re.exec(n)?.slice(1).map(Number) ?? []).sort((a, b) => a - b);
+}
+
+const sameList = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Cross-checks the manifest against the files as loaded: the graph's inputs and outputs (from the
+ * opened onnxruntime session) and the tokenizer's vocabulary size. A mismatch would otherwise give
+ * silently wrong output or an error deep inside a run (`input 'past_k_6' is missing`).
+ */
+export function checkLoadedModel(pkg: ModelPackage, graph: { inputs: readonly GraphValue[]; outputs: readonly GraphValue[] }, tokenizerSize: number): void {
+  const arch = pkg.manifest.architecture;
+  const mpath = path.join(pkg.dir, 'manifest.json');
+  const mismatch = (file: string, field: string, detail: string) => new EngineError('model-corrupt',
+    `${file} does not match architecture.${field} in ${mpath}: ${detail}. The model files do not belong together; reinstall the model.`);
+  const inputs = new Map(graph.inputs.map((v) => [v.name, v]));
+  const outputs = new Map(graph.outputs.map((v) => [v.name, v]));
+  const onnx = pkg.onnxPath;
+  const missing = [...FIXED_INPUTS.filter((n) => !inputs.has(n)), ...(outputs.has('logits') ? [] : ['logits'])];
+  if (missing.length) {
+    throw new EngineError('model-corrupt', `${onnx} is not a MoD Complete decoding graph (no ${missing.join(', ')}). Reinstall the model.`);
+  }
+  const layers = Array.from({ length: arch.n_layer }, (_, i) => i);
+  for (const [where, names, prefixes] of [['input', inputs, ['past_k', 'past_v']], ['output', outputs, ['new_k', 'new_v']]] as const) {
+    for (const prefix of prefixes) {
+      const found = indicesOf(names.keys(), prefix);
+      if (!sameList(found, layers)) {
+        const first = layers.find((i) => !found.includes(i));
+        const detail = first !== undefined ? `${where} '${prefix}_${first}' is missing` : `${where} '${prefix}_${found.find((i) => i >= arch.n_layer)}' is not in the manifest`;
+        throw mismatch(onnx, 'n_layer', `the manifest says ${arch.n_layer} blocks, the graph has ${found.length} (${detail})`);
+      }
+    }
+  }
+  const routed = [...arch.routed_blocks].sort((a, b) => a - b);
+  for (const [where, names, prefix] of [['input', inputs, 'past_mask'], ['output', outputs, 'route_prob']] as const) {
+    const found = indicesOf(names.keys(), prefix);
+    if (!sameList(found, routed)) {
+      throw mismatch(onnx, 'routed_blocks', `the manifest routes blocks [${routed.join(', ')}], the graph has ${prefix} ${where}s for blocks [${found.join(', ')}]`);
+    }
+  }
+  const logitsWidth = outputs.get('logits')!.shape?.at(-1);
+  if (typeof logitsWidth === 'number' && logitsWidth !== arch.vocab_size) {
+    throw mismatch(onnx, 'vocab_size', `the manifest says ${arch.vocab_size}, the graph's logits have ${logitsWidth} columns`);
+  }
+  // A cache input is [n_head, positions, head_dim].
+  const [heads, , headDim] = inputs.get('past_k_0')!.shape ?? [];
+  if (typeof heads === 'number' && heads !== arch.n_head) throw mismatch(onnx, 'n_head', `the manifest says ${arch.n_head}, the graph's caches have ${heads} heads`);
+  if (typeof headDim === 'number' && headDim !== arch.head_dim) throw mismatch(onnx, 'head_dim', `the manifest says ${arch.head_dim}, the graph's caches have ${headDim}`);
+  if (tokenizerSize !== arch.vocab_size) {
+    throw mismatch(pkg.tokenizerPath, 'vocab_size', `the tokenizer has ${tokenizerSize} tokens, the manifest and the graph ${arch.vocab_size}`);
+  }
 }

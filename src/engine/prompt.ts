@@ -43,14 +43,23 @@ export function suffixWindow(suffix: string, maxChars: number): string {
   return suffix.slice(0, cut > 0 ? cut + 1 : maxChars);
 }
 
-export interface Prompt { tokens: number[]; prefixTokens: number; suffixTokens: number; prefixText: string; suffixText: string }
+export interface Prompt { tokens: number[]; prefixTokens: number; suffixTokens: number; snippetTokens: number; prefixText: string; suffixText: string }
 
-/** Token ids of the SPM prompt; trims further (by lines) when the char estimate was too generous. */
-export async function buildPrompt(tok: CodeTokenizer, path: string, ctx: ContextWindow, budgets: Budgets): Promise<Prompt> {
-  // ~3 characters per token on code (measured 2.9 on the validation split); trim by tokens after.
-  let prefixText = prefixWindow(ctx.prefix, budgets.prefixTokens * 3);
-  let suffixText = suffixWindow(ctx.suffix, budgets.suffixTokens * 3);
-  let [header, prefix, suffix] = await tok.encodeMany([headerText(path), prefixText, suffixText]);
+/** ~3 characters per token on code (measured 2.9 on the validation split); prompts trim by tokens after. */
+export const CHARS_PER_TOKEN = 3;
+
+/** A retrieved snippet for the prompt and the most tokens it may take (it is cut from the top). */
+export interface PromptSnippet { path: string; text: string; maxTokens: number }
+
+/**
+ * Token ids of the SPM prompt; trims further (by lines) when the char estimate was too generous.
+ * A snippet goes first as a whole sample of its own (`<|file_sep|>path\n text <|endoftext|>`),
+ * as consecutive samples sit in the training windows.
+ */
+export async function buildPrompt(tok: CodeTokenizer, path: string, ctx: ContextWindow, budgets: Budgets, snippet?: PromptSnippet): Promise<Prompt> {
+  let prefixText = prefixWindow(ctx.prefix, budgets.prefixTokens * CHARS_PER_TOKEN);
+  let suffixText = suffixWindow(ctx.suffix, budgets.suffixTokens * CHARS_PER_TOKEN);
+  let [header, prefix, suffix, snippetHeader, snippetBody] = await tok.encodeMany([headerText(path), prefixText, suffixText, headerText(snippet?.path ?? ''), snippet?.text ?? '']);
   while (prefix.length > budgets.prefixTokens) {
     const nl = prefixText.indexOf('\n');
     prefixText = nl >= 0 && nl < prefixText.length - 1 ? prefixText.slice(nl + 1) : prefixText.slice(Math.floor(prefixText.length / 4));
@@ -61,6 +70,16 @@ export async function buildPrompt(tok: CodeTokenizer, path: string, ctx: Context
     suffixText = nl > 0 ? suffixText.slice(0, nl + 1) : suffixText.slice(0, Math.floor((suffixText.length * 3) / 4));
     suffix = await tok.encode(suffixText);
   }
-  const tokens = fimTokens('spm', { header: [SPECIAL_IDS.fileSep, ...header], prefix, suffix });
-  return { tokens, prefixTokens: prefix.length, suffixTokens: suffix.length, prefixText, suffixText };
+  let lead: number[] = [];
+  if (snippet) {
+    let text = snippet.text;
+    while (snippetBody.length > snippet.maxTokens - snippetHeader.length - 2 && text) {
+      const nl = text.indexOf('\n');
+      text = nl >= 0 && nl < text.length - 1 ? text.slice(nl + 1) : '';
+      snippetBody = text ? await tok.encode(text) : [];
+    }
+    if (snippetBody.length) lead = [SPECIAL_IDS.fileSep, ...snippetHeader, ...snippetBody, SPECIAL_IDS.endOfText];
+  }
+  const tokens = [...lead, ...fimTokens('spm', { header: [SPECIAL_IDS.fileSep, ...header], prefix, suffix })];
+  return { tokens, prefixTokens: prefix.length, suffixTokens: suffix.length, snippetTokens: lead.length, prefixText, suffixText };
 }

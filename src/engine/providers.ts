@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as ortTypes from 'onnxruntime-node';
 
-export type ProviderChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
+export const PROVIDER_CHOICES = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
+export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
 
 export interface ProviderAttempt { provider: string; ok: boolean; reason?: string; ms: number }
 

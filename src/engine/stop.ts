@@ -1,7 +1,8 @@
 // Stop rules applied to the text generated so far. Each returns the length of text to keep
 // when generation must stop, or undefined to go on.
 
-export type CompletionMode = 'line' | 'multiline';
+export const COMPLETION_MODES = ['line', 'multiline'] as const;
+export type CompletionMode = (typeof COMPLETION_MODES)[number];
 
 export interface StopContext {
   mode: CompletionMode;

@@ -2,6 +2,7 @@
 // model lives here and the caller's thread (the editor's extension host) never waits on it.
 // Requests run one at a time; the newest wins: `latest` (shared memory) holds the newest request
 // id, and a running completion stops before its next token once a newer one arrives.
+import './telemetry'; // first: turns onnxruntime telemetry off before it loads
 import { parentPort, workerData } from 'node:worker_threads';
 import { DocumentStore } from './document-cache';
 import { CompletionEngine, type CompletionResult } from './engine';

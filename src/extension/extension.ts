@@ -1,5 +1,6 @@
 // MoD Complete for VS Code: a thin layer over the engine (src/engine), which runs in a worker
 // thread so the extension host never waits on the model.
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as vscode from 'vscode';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import type { ModCompleteApi } from './api';

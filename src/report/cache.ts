@@ -1,10 +1,11 @@
-// Completions that know the whole file: the shipped model alone, the model with the cache
-// n-gram model mixed into decoding (the file, and the other files of its directory as open
-// files), and the no-model baseline, on held-out cases that carry their file's full text, per
-// language and cursor kind; plus the cache's extra latency and memory.
+// Completions that know the whole file: the shipped model alone, with the cache n-gram model
+// mixed into decoding (the file, and the other files of its directory as open files), with a
+// retrieved snippet in the prompt, with both, and the no-model baseline, on held-out cases that
+// carry their file's full text, per language and cursor kind; plus the extra latency and memory.
 //
-//   node out/src/report/cache.js [--model DIR] [--cases test/fixtures/heldout-cases.jsonl] [--out docs/reports] [--render-only]
+//   node out/src/report/cache.js [--model DIR] [--cases test/fixtures/heldout-cases.jsonl] [--snippet-tokens 64] [--out docs/reports] [--render-only]
 //   node --expose-gc out/src/report/cache.js --latency-only 30   (a short run: paired latency and the memory of 1 MB of open files, docs/reports/cache-latency.json)
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CACHE_WEIGHTS, type CacheWeights } from '../engine/cache-mix';
@@ -34,35 +35,42 @@ export function siblingsOf(c: EvalCase, files: Map<string, { lang: string; text:
   return [...files.keys()].filter((p) => p !== c.path && path.posix.dirname(p) === dir && files.get(p)!.lang === c.lang).sort();
 }
 
-export interface CacheRun { rows: CaseResult[]; extraMs: number[]; lookupMs: number[]; changedTokens: number; tokens: number }
+export interface CacheRun { rows: CaseResult[]; extraMs: number[]; lookupMs: number[]; changedTokens: number; tokens: number; snippets: number }
+
+/** What a run gives the engine besides the model: cache weights (undefined: no mixing), open files, a snippet budget. */
+export interface ContextOptions { weights?: CacheWeights; workspace: boolean; snippetTokens: number }
+
+export const MODEL_ALONE: ContextOptions = { workspace: false, snippetTokens: 0 };
 
 /**
- * Every case with its whole document as context, with or without the caches (`weights`
- * undefined: model alone). `workspace` opens the case's sibling files too. Documents are synced
+ * Every case with its whole document as context, with the caches mixed in (`weights`) and or a
+ * snippet in the prompt. `workspace` opens the case's sibling files too. Documents are synced
  * and indexed before the clock starts, as in the editor; the time of preparing the caches at
  * the cursor (one chunk re-tokenized) counts as completion latency.
  */
-export async function runWithCaches(engine: CompletionEngine, cases: EvalCase[], weights: CacheWeights | undefined, workspace: boolean): Promise<CacheRun> {
+export async function runWithCaches(engine: CompletionEngine, cases: EvalCase[], o: ContextOptions): Promise<CacheRun> {
   const files = caseFiles(cases);
-  const run: CacheRun = { rows: [], extraMs: [], lookupMs: [], changedTokens: 0, tokens: 0 };
+  const run: CacheRun = { rows: [], extraMs: [], lookupMs: [], changedTokens: 0, tokens: 0, snippets: 0 };
   run.rows = await runCases(cases, async (k, mode) => {
     const doc = caseDocument(k);
-    const req = { path: k.path ?? k.id, ...doc, mode, threshold: THRESHOLD, cacheWeights: weights };
-    if (!weights) {
+    const req = { path: k.path ?? k.id, ...doc, mode, threshold: THRESHOLD, cacheWeights: o.weights, cacheMix: o.weights !== undefined, snippetTokens: o.snippetTokens };
+    if (!o.weights && !o.workspace) {
       const r = await engine.complete(req);
+      if (r.snippet) run.snippets++;
       return { text: r.text, saved: r.compute.saved, ms: r.timing.totalMs };
     }
     const encode = (t: string[]) => engine.tokenizer.encodeMany(t);
     const store = new DocumentStore(encode);
-    for (const p of workspace ? siblingsOf(k, files) : []) await store.open(p, k.lang ?? '', files.get(p)!.text).ready(encode);
+    for (const p of o.workspace ? siblingsOf(k, files) : []) await store.open(p, k.lang ?? '', files.get(p)!.text).ready(encode);
     await store.open(k.id, k.lang ?? '', doc.prefix + doc.suffix).ready(encode);
     const t0 = performance.now();
     const caches = await store.prepare(k.id, doc.prefix.length);
     const prepMs = performance.now() - t0;
     const r = await engine.complete(req, undefined, caches);
-    run.extraMs.push(prepMs + r.cache!.ms);
-    run.lookupMs.push(r.cache!.ms);
-    run.changedTokens += r.cache!.changed.reduce((a, b) => a + b, 0);
+    if (r.snippet) run.snippets++;
+    run.extraMs.push(prepMs + (r.cache?.ms ?? 0));
+    run.lookupMs.push(r.cache?.ms ?? 0);
+    run.changedTokens += r.cache?.changed.reduce((a, b) => a + b, 0) ?? 0;
     run.tokens += r.tokens;
     return { text: r.text, saved: r.compute.saved, ms: prepMs + r.timing.totalMs };
   });
@@ -142,6 +150,8 @@ interface CacheData {
   cases: number;
   reports: Record<string, EvalReport>;
   latency: Record<string, { cases: number; extraP50Ms: number; extraP95Ms: number; lookupP50Ms: number; changedTokens: number; tokens: number }>;
+  /** Completions whose prompt held a snippet (the others found none similar enough). */
+  snippetsUsed?: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -160,25 +170,28 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ latency, memory }));
     return;
   }
-  const alone = await runWithCaches(engine, cases, undefined, false);
-  const file = await runWithCaches(engine, cases, DEFAULT_CACHE_WEIGHTS, false);
-  // Cases without sibling files complete exactly as with the file cache alone: run only the others.
-  const files = caseFiles(cases);
-  const withSiblings = cases.filter((k) => siblingsOf(k, files).length > 0);
-  const bothPart = await runWithCaches(engine, withSiblings, DEFAULT_CACHE_WEIGHTS, true);
-  const byId = new Map(bothPart.rows.map((r) => [r.id, r]));
-  const both: CacheRun = { ...bothPart, rows: file.rows.map((r) => byId.get(r.id) ?? r) };
+  const snippetTokens = Number(arg('--snippet-tokens', '64'));
+  const weights = DEFAULT_CACHE_WEIGHTS;
+  const alone = await runWithCaches(engine, cases, MODEL_ALONE);
+  const cache = await runWithCaches(engine, cases, { weights, workspace: true, snippetTokens: 0 });
+  const snippets = await runWithCaches(engine, cases, { workspace: true, snippetTokens });
+  const both = await runWithCaches(engine, cases, { weights, workspace: true, snippetTokens });
   const noModel = await runCases(cases, async (k) => ({ text: similarLineBaseline({ ...k, prefix: caseDocument(k).prefix }), saved: 0, ms: 0 }));
   const reports: Record<string, EvalReport> = {
     'model alone': summarize(alone.rows),
-    '+ file cache': summarize(file.rows),
-    '+ file and open-files cache': summarize(both.rows),
+    '+ cache (file and open files)': summarize(cache.rows),
+    [`+ snippet (${snippetTokens} tokens)`]: summarize(snippets.rows),
+    '+ cache and snippet': summarize(both.rows),
     'no model: repeat most similar earlier line': summarize(noModel),
   };
   const lat = (r: CacheRun) => ({
     cases: r.extraMs.length, extraP50Ms: percentile(r.extraMs, 50), extraP95Ms: percentile(r.extraMs, 95), lookupP50Ms: percentile(r.lookupMs, 50), changedTokens: r.changedTokens, tokens: r.tokens,
   });
-  const data: CacheData = { model: engine.info.model, cases: cases.length, reports, latency: { '+ file cache': lat(file), '+ file and open-files cache (cases with sibling files)': lat(bothPart) } };
+  const data: CacheData = {
+    model: engine.info.model, cases: cases.length, reports,
+    latency: { '+ cache': lat(cache), '+ snippet': lat(snippets), '+ cache and snippet': lat(both) },
+    snippetsUsed: { '+ snippet': snippets.snippets, '+ cache and snippet': both.snippets },
+  };
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'cache.json'), JSON.stringify(data, null, 1));
   const md = renderCache(data);
@@ -186,7 +199,7 @@ async function main(): Promise<void> {
   console.log(md);
 }
 
-export function renderCache({ cases, reports, latency }: CacheData): string {
+export function renderCache({ cases, reports, latency, snippetsUsed }: CacheData): string {
   const names = Object.keys(reports);
   const groups = [...Object.keys(reports[names[0]].groups), 'all'];
   const pick = (r: EvalReport, g: string) => (g === 'all' ? r : r.groups[g]);
@@ -196,8 +209,9 @@ export function renderCache({ cases, reports, latency }: CacheData): string {
     `| language/cursor | cases | ${names.map((_, i) => `(${i + 1}) exact`).join(' | ')} | ${names.map((_, i) => `(${i + 1}) edit sim`).join(' | ')} |`,
     `|---|---|${names.map(() => '---|').join('')}${names.map(() => '---|').join('')}`,
     ...groups.map((g) => `| ${g} | ${pick(reports[names[0]], g).cases} | ${names.map((n) => pct(pick(reports[n], g).exactMatch)).join(' | ')} | ${names.map((n) => pct(pick(reports[n], g).editSimilarity)).join(' | ')} |`),
-    '', `Latency p50 / p95: ${names.slice(0, 3).map((n) => `${n} ${reports[n].p50Ms.toFixed(0)} / ${reports[n].p95Ms.toFixed(0)} ms`).join(', ')}.`,
+    '', `Latency p50 / p95: ${names.slice(0, -1).map((n) => `${n} ${reports[n].p50Ms.toFixed(0)} / ${reports[n].p95Ms.toFixed(0)} ms`).join(', ')}.`,
     ...Object.entries(latency).map(([n, l]) => `Extra per completion (${n}, ${l.cases} cases): preparing the caches at the cursor plus lookups and mixing, p50 ${l.extraP50Ms.toFixed(2)} ms / p95 ${l.extraP95Ms.toFixed(2)} ms (lookups ${l.lookupP50Ms.toFixed(2)} ms p50); the cache changed the model's choice for ${l.changedTokens} of ${l.tokens} generated tokens.`),
+    ...Object.entries(snippetsUsed ?? {}).map(([n, k]) => `${n}: ${k} of ${cases} prompts held a snippet (the others found no window similar enough).`),
     'Latency here is wall time on a shared, loaded machine; `--latency-only` measures it paired (docs/reports/cache-latency.json), with the memory of 1 MB of open files.', ''].join('\n');
 }
 

@@ -2,6 +2,7 @@
 // compute saved, validation bits/byte and held-out exact match, on the shipped model.
 //
 //   node out/src/report/curve.js [--model DIR] [--cases N] [--out docs/reports] [--render-only]
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeRun, DecodeRun } from '../cli/bench';

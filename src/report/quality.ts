@@ -4,6 +4,7 @@
 // earlier line), per language and cursor kind.
 //
 //   node out/src/report/quality.js [--model DIR] [--dense models/baselines/dense-d256-l8] [--out docs/reports] [--render-only]
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionEngine } from '../engine/engine';

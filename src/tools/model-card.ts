@@ -7,6 +7,7 @@
 //   node out/src/tools/model-card.js --evidence-only [--model DIR] [--eval EVAL.json]   (refresh the
 //     card's Evidence section from docs/reports after `npm run report:*`, and its completion-quality
 //     section from a `mod-complete eval --json` output, without retraining)
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bitsPerByte } from '../engine/bpb';

@@ -8,7 +8,8 @@
 // 2. Greedy completions: completion cases built from validation files (as the held-out ones are
 //    built from held-out files) check scales of those weights for exact match and edit similarity.
 //
-//   node out/src/tools/tune-cache.js [--val data/corpus-v1/val.jsonl] [--cases 150] [--scales 0.5,1,1.5] [--weights JSON] [--out docs/reports/cache-tuning.json]
+//   node out/src/tools/tune-cache.js [--val data/corpus-v1/val.jsonl] [--cases 150] [--scales 0.5,1,1.5] [--weights JSON] [--snippets 64,128] [--out docs/reports/cache-tuning.json]
+import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readDocs } from '../corpus/jsonl';
@@ -18,7 +19,7 @@ import { cacheWeight, CacheWeights, DEFAULT_CACHE_WEIGHTS, mixture } from '../en
 import { CompletionEngine } from '../engine/engine';
 import { summarize } from '../engine/evaluate';
 import { defaultModelDir, packageRoot } from '../engine/paths';
-import { runWithCaches } from '../report/cache';
+import { MODEL_ALONE, runWithCaches } from '../report/cache';
 import { arg } from './argv';
 import { casesFromText, EvalCase } from './eval-cases';
 
@@ -125,12 +126,17 @@ async function main(): Promise<void> {
   const step = Math.max(1, Math.floor(all.length / n));
   const cases = all.filter((_, i) => i % step === 0).slice(0, n);
   const greedy: Record<string, { exactMatch: number; editSimilarity: number }> = {};
-  const alone = summarize((await runWithCaches(engine, cases, undefined, false)).rows);
+  const alone = summarize((await runWithCaches(engine, cases, MODEL_ALONE)).rows);
   greedy['model alone'] = { exactMatch: alone.exactMatch, editSimilarity: alone.editSimilarity };
   for (const scale of arg('--scales', '0.5,1,1.5').split(',').map(Number)) {
     const w = { ...weights, byContext: weights.byContext.map((x) => Math.min(0.95, x * scale)) };
-    const s = summarize((await runWithCaches(engine, cases, w, true)).rows);
+    const s = summarize((await runWithCaches(engine, cases, { weights: w, workspace: true, snippetTokens: 0 })).rows);
     greedy[`weights x${scale}`] = { exactMatch: s.exactMatch, editSimilarity: s.editSimilarity };
+  }
+  // Snippet budgets, checked here on validation cases, never on held-out ones.
+  for (const snippetTokens of arg('--snippets', '64,128').split(',').map(Number)) {
+    const s = summarize((await runWithCaches(engine, cases, { workspace: true, snippetTokens })).rows);
+    greedy[`snippet ${snippetTokens} tokens`] = { exactMatch: s.exactMatch, editSimilarity: s.editSimilarity };
   }
   for (const [k, g] of Object.entries(greedy)) console.log(`${cases.length} validation cases, ${k}: exact ${(100 * g.exactMatch).toFixed(1)}%, edit sim ${(100 * g.editSimilarity).toFixed(1)}%`);
   const out = path.resolve(root, arg('--out', 'docs/reports/cache-tuning.json'));

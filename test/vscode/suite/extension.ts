@@ -132,7 +132,9 @@ suite('MoD Complete in VS Code', () => {
       const editor = await openWorkspaceFile('src/list.ts');
       await typeAtEnd(editor, '\nexport function average(values: number[]): number {\n  ');
       const rec = await requestInline();
-      assert.ok(Math.abs(rec.computeSaved) < 0.01, `computeSaved ${rec.computeSaved} ≈ 0 with every block on`);
+      // Every block runs, and the predictors and routers cost a little on top of a dense pass
+      // (about -1%); a positive figure would mean caches reused from another budget.
+      assert.ok(rec.computeSaved <= 0 && rec.computeSaved > -0.02, `computeSaved ${rec.computeSaved} in (-2%, 0] with every block on`);
     } finally {
       await setSetting('computeBudget', undefined);
     }
