@@ -10,7 +10,7 @@ import { COMPUTE_BUDGETS, ComputeBudget } from '../engine/budgets';
 import { CompletionEngine, CompletionRequest, EngineInfo, LoadOptions } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
-import { loadModelPackage, Precision, verifyHashes } from '../engine/manifest';
+import { loadModelPackage, PRECISIONS, verifyHashes } from '../engine/manifest';
 import { defaultModelDir } from '../engine/paths';
 import { PROVIDER_CHOICES } from '../engine/providers';
 import { COMPLETION_MODES } from '../engine/stop';
@@ -41,9 +41,6 @@ const count: Parse<number> = (v, flag) => {
   if (!Number.isSafeInteger(n) || n < 1) throw new EngineError('input', `${flag} must be a whole number of at least 1, got "${v}".`);
   return n;
 };
-
-/** manifest.ts declares Precision as a type only; `satisfies` holds these keys to it (all of it, nothing else). */
-const PRECISIONS = Object.keys({ q4: 0, float: 0 } satisfies Record<Precision, 0>) as Precision[];
 
 const BUDGETS = Object.keys(COMPUTE_BUDGETS) as ComputeBudget[];
 const MODES = ['auto', ...COMPLETION_MODES] as const;

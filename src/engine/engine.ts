@@ -76,8 +76,9 @@ function retrieveSnippet(req: CompletionRequest, budgets: { prefixTokens: number
   const sources: SnippetSource[] = [
     { path: req.path, text: req.prefix.slice(Math.max(0, before - SNIPPET_SEARCH_CHARS), before) },
     { path: req.path, text: req.suffix.slice(after, after + SNIPPET_SEARCH_CHARS) },
-    ...(caches?.workspace ?? []).map((d) => ({ path: uriPath(d.uri), text: d.text, key: `${d.uri}@${d.version}` })),
   ].filter((s) => s.text.length > 0);
+  // An open file's text is joined from its chunks only when its index is not kept already.
+  for (const d of caches?.workspace ?? []) if (d.length > 0) sources.push({ path: uriPath(d.uri), key: `${d.uri}@${d.version}`, get text() { return d.text; } });
   const found = sources.length ? bestSnippet(snippetQuery(req.prefix), sources) : undefined;
   return found && { path: found.path, text: found.text, maxTokens };
 }

@@ -44,7 +44,8 @@ export interface Manifest {
   quality?: Record<string, unknown>;
 }
 
-export type Precision = 'q4' | 'float';
+export const PRECISIONS = ['q4', 'float'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface ModelPackage { dir: string; manifest: Manifest; onnxPath: string; precision: Precision; tokenizerPath: string }
 
