@@ -1,9 +1,18 @@
-// Compute panel webview: renders the suggestion list and, for the selected suggestion, the grid
-// of generated tokens x routed blocks. All text goes through textContent (no HTML injection).
+// Compute panel webview: where compute went for the latest (or the selected) suggestion, the grid
+// of generated tokens x routed blocks first, then the newest suggestions a page at a time. All
+// text goes through textContent or title (no HTML injection).
 (function () {
   const vscode = acquireVsCodeApi();
+  /** Rows per page of the list: enough for a session's recent work, few enough to render at once. */
+  const PAGE = 50;
+  /** A row shows the start of a suggestion; the detail above shows all of it. */
+  const ROW_TEXT_CHARS = 160;
   let state = { records: [], session: undefined, engine: undefined };
-  let selected = (vscode.getState() || {}).selected;
+  const saved = vscode.getState() || {};
+  let selected = saved.selected;
+  let limit = saved.limit || PAGE;
+  let blocksOpen = !!saved.blocksOpen;
+  const persist = () => vscode.setState({ selected, limit, blocksOpen });
 
   const pct = (x) => (100 * x).toFixed(1) + '%';
   const flops = (x) => (x >= 1e9 ? (x / 1e9).toFixed(2) + ' G' : (x / 1e6).toFixed(1) + ' M');
@@ -12,6 +21,21 @@
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = String(text);
     return e;
+  }
+  /** A stat as "value label", the value in its own element so that it can be styled (and found). */
+  function stat(cls, value, label) {
+    const s = el('span', 'stat');
+    s.append(el('span', cls, value), ' ' + label);
+    return s;
+  }
+  function oneLine(text) {
+    const flat = text.replace(/\r?\n/g, ' ↵ ');
+    return flat.length > ROW_TEXT_CHARS ? flat.slice(0, ROW_TEXT_CHARS) + '…' : flat;
+  }
+  function pick(id) {
+    selected = id;
+    persist();
+    render();
   }
 
   function renderSession() {
@@ -25,69 +49,94 @@
   }
 
   function renderList() {
-    const body = document.querySelector('#suggestions tbody');
-    body.textContent = '';
-    document.getElementById('empty').hidden = state.records.length > 0;
-    for (const r of state.records) {
-      const tr = el('tr', 'suggestion' + (r.id === selected ? ' selected' : ''));
-      tr.dataset.id = String(r.id);
-      tr.tabIndex = 0;
-      tr.append(
-        el('td', 'time', new Date(r.time).toLocaleTimeString()),
-        el('td', 'file', r.file),
-        el('td', 'kind', r.kind),
-        el('td', 'num', r.tokens),
-        el('td', 'num', r.latencyMs.toFixed(0) + ' ms'),
-        el('td', 'num', r.tokensPerSecond.toFixed(0)),
-        el('td', 'num', `${flops(r.flops)} / ${flops(r.denseFlops)}`),
-        el('td', 'num saved', pct(r.computeSaved)),
-        el('td', 'accepted', r.accepted ? '✓' : ''),
+    const list = document.getElementById('suggestions');
+    list.textContent = '';
+    const records = state.records;
+    document.getElementById('empty').hidden = records.length > 0;
+    const shown = records.slice(0, limit);
+    document.getElementById('list-title').textContent = records.length > shown.length ? `Suggestions (newest ${shown.length} of ${records.length})` : 'Suggestions';
+    for (const r of shown) {
+      const li = el('li', 'suggestion' + (r.id === selected ? ' selected' : ''));
+      li.dataset.id = String(r.id);
+      li.tabIndex = 0;
+      li.setAttribute('role', 'button');
+      const meta = el('div', 'meta');
+      meta.append(el('span', 'time', new Date(r.time).toLocaleTimeString()), el('span', 'file', r.file), el('span', 'kind', r.kind));
+      const text = el('div', r.text ? 'text' : 'text empty', r.text ? oneLine(r.text) : '(empty)');
+      text.title = r.text;
+      const stats = el('div', 'stats');
+      stats.append(
+        stat('saved', pct(r.computeSaved), 'saved'),
+        el('span', r.accepted ? 'accepted yes' : 'accepted', r.accepted ? '✓ accepted' : 'not accepted'),
+        stat('num', r.tokens, 'tokens'),
+        stat('num', r.latencyMs.toFixed(0), 'ms'),
+        stat('num', r.tokensPerSecond.toFixed(0), 'tok/s'),
+        stat('num', `${flops(r.flops)} / ${flops(r.denseFlops)}`, 'FLOPs run / every block on'),
       );
-      const pick = () => {
-        selected = r.id;
-        vscode.setState({ selected });
-        render();
+      li.append(meta, text, stats);
+      const choose = () => {
+        pick(r.id);
+        document.getElementById('detail').scrollIntoView({ block: 'start' });
       };
-      tr.addEventListener('click', pick);
-      tr.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && pick());
-      body.append(tr);
+      li.addEventListener('click', choose);
+      li.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && choose());
+      list.append(li);
     }
+    const more = document.getElementById('more');
+    const rest = records.length - shown.length;
+    more.hidden = rest <= 0;
+    more.textContent = `Show ${Math.min(PAGE, rest)} more`;
+  }
+
+  function renderGrid(box, r) {
+    const grid = r.grid;
+    if (!grid || !grid.ran.length) return;
+    const table = el('table', 'grid');
+    const head = el('tr');
+    head.append(el('th', '', 'token'));
+    for (const b of grid.blocks) head.append(el('th', '', 'block ' + b));
+    const changed = r.cache ? r.cache.changed : undefined;
+    if (changed) head.append(el('th', '', 'cache'));
+    table.append(head);
+    grid.ran.forEach((row, t) => {
+      const tr = el('tr');
+      tr.append(el('td', 'tok', JSON.stringify(grid.tokens[t]).slice(1, -1)));
+      row.forEach((ran, j) => {
+        const td = el('td', ran ? 'cell ran' : 'cell skip', ran ? '●' : '');
+        td.title = `block ${grid.blocks[j]} ${ran ? 'ran' : 'skipped'} for ${JSON.stringify(grid.tokens[t])}`;
+        tr.append(td);
+      });
+      if (changed) {
+        const td = el('td', changed[t] ? 'cell cached' : 'cell', changed[t] ? '◆' : '');
+        td.title = changed[t] ? `the cache model changed the model's choice to ${JSON.stringify(grid.tokens[t])}` : 'the model\'s own choice';
+        tr.append(td);
+      }
+      table.append(tr);
+    });
+    box.append(el('p', 'legend', 'Rows: generated tokens. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
+    // The grid scrolls in its own box, so a long suggestion does not push the list out of reach.
+    const wrap = el('div', 'grid-wrap');
+    wrap.append(table);
+    box.append(wrap);
   }
 
   function renderDetail() {
     const box = document.getElementById('detail');
     box.textContent = '';
-    const r = state.records.find((x) => x.id === selected) || state.records[0];
+    const latest = state.records[0];
+    const r = state.records.find((x) => x.id === selected) || latest;
     if (!r) return;
-    box.append(el('h2', '', `Where compute went — suggestion #${r.id} (${r.file})`));
-    box.append(el('p', 'summary', `${r.tokens} tokens · ${flops(r.flops)}FLOP run vs ${flops(r.denseFlops)}FLOP with every block on · ${pct(r.computeSaved)} saved · ${r.kvEntriesSaved} KV cache entries not stored`));
-    const grid = r.grid;
-    if (grid && grid.ran.length) {
-      const table = el('table', 'grid');
-      const head = el('tr');
-      head.append(el('th', '', 'token'));
-      for (const b of grid.blocks) head.append(el('th', '', 'block ' + b));
-      const changed = r.cache ? r.cache.changed : undefined;
-      if (changed) head.append(el('th', '', 'cache'));
-      table.append(head);
-      grid.ran.forEach((row, t) => {
-        const tr = el('tr');
-        tr.append(el('td', 'tok', JSON.stringify(grid.tokens[t]).slice(1, -1)));
-        row.forEach((ran, j) => {
-          const td = el('td', ran ? 'cell ran' : 'cell skip', ran ? '●' : '');
-          td.title = `block ${grid.blocks[j]} ${ran ? 'ran' : 'skipped'} for ${JSON.stringify(grid.tokens[t])}`;
-          tr.append(td);
-        });
-        if (changed) {
-          const td = el('td', changed[t] ? 'cell cached' : 'cell', changed[t] ? '◆' : '');
-          td.title = changed[t] ? `the cache model changed the model's choice to ${JSON.stringify(grid.tokens[t])}` : 'the model\'s own choice';
-          tr.append(td);
-        }
-        table.append(tr);
-      });
-      box.append(el('p', 'legend', 'Rows: generated tokens. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
-      box.append(table);
+    const title = el('h2', '', `${r === latest ? 'Latest suggestion' : 'Suggestion'} #${r.id} — ${r.file}`);
+    if (r !== latest) {
+      const back = el('button', 'latest', 'Show latest');
+      back.type = 'button';
+      back.addEventListener('click', () => pick(undefined));
+      title.append(' ', back);
     }
+    box.append(title);
+    box.append(el('pre', r.text ? 'text' : 'text empty', r.text || '(empty)'));
+    box.append(el('p', 'summary', `${r.tokens} tokens · ${flops(r.flops)}FLOP run vs ${flops(r.denseFlops)}FLOP with every block on · ${pct(r.computeSaved)} saved · ${r.kvEntriesSaved} KV cache entries not stored · ${r.accepted ? 'accepted' : 'not accepted'}`));
+    renderGrid(box, r);
     const totals = el('table', 'blocks');
     const h = el('tr');
     ['block', 'kind', 'ran for', 'of tokens', 'share'].forEach((t) => h.append(el('th', '', t)));
@@ -97,15 +146,29 @@
       tr.append(el('td', '', b.block), el('td', '', b.routed ? 'routed' : 'always on'), el('td', 'num', b.ran), el('td', 'num', b.tokens), el('td', 'num', pct(b.tokens ? b.ran / b.tokens : 0)));
       totals.append(tr);
     }
-    box.append(el('h3', '', 'Per block (prompt and generation)'), totals);
+    // Collapsed by default (the grid and the list matter more); every update re-renders, so the
+    // open state is kept here.
+    const blocks = el('details', 'per-block');
+    blocks.open = blocksOpen;
+    blocks.addEventListener('toggle', () => {
+      blocksOpen = blocks.open;
+      persist();
+    });
+    blocks.append(el('summary', '', 'Per block (prompt and generation)'), totals);
+    box.append(blocks);
   }
 
   function render() {
     renderSession();
-    renderList();
     renderDetail();
+    renderList();
   }
 
+  document.getElementById('more').addEventListener('click', () => {
+    limit += PAGE;
+    persist();
+    renderList();
+  });
   window.addEventListener('message', (e) => {
     if (e.data && e.data.type === 'state') {
       state = e.data;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { ComputeMeter } from '../src/engine/accounting';
 import type { FlopsTable } from '../src/engine/manifest';
@@ -29,4 +31,34 @@ test('FLOPs and KV savings match a hand computation', () => {
   assert.deepEqual(tot.perBlock.map((b) => [b.block, b.routed, b.ran, b.tokens]), [[0, false, 2, 2], [1, true, 1, 2], [2, false, 2, 2]]);
   assert.equal(m.totals(1).flops, 3160);
   assert.throws(() => m.add(6, [{ ran: true, keys: 1 }], false));
+});
+
+interface FlopsCases {
+  configs: { name: string; routedBlocks: number[]; config: { n_layer: number }; table: FlopsTable; sequence: { T: number; everyBlockOn: number } }[];
+  trace: { config: string; tokens: { position: number; lmHead: boolean; blocks: { ran: boolean; keys: number }[] }[]; flops: number[]; denseFlops: number[] };
+}
+const cases: FlopsCases = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'flops-cases.json'), 'utf8'));
+
+test('accounting matches the FLOPs fixture that training/model.py is held to', () => {
+  const tiny = cases.configs.find((c) => c.name === cases.trace.config)!;
+  const m = new ComputeMeter(tiny.table, new Set(tiny.routedBlocks), tiny.config.n_layer);
+  const got = cases.trace.tokens.map((t) => m.add(t.position, t.blocks, t.lmHead));
+  assert.deepEqual(got.map((t) => t.flops), cases.trace.flops);
+  assert.deepEqual(got.map((t) => t.denseFlops), cases.trace.denseFlops);
+  // Token by token with every block on, a whole sequence costs what Python's forward_flops says.
+  for (const c of cases.configs) {
+    const meter = new ComputeMeter(c.table, new Set(c.routedBlocks), c.config.n_layer);
+    let dense = 0;
+    for (let p = 0; p < c.sequence.T; p++) {
+      dense += meter.tokenFlops(p, Array.from({ length: c.config.n_layer }, () => ({ ran: true, keys: p + 1 })), true).denseFlops;
+    }
+    assert.equal(dense, c.sequence.everyBlockOn, c.name);
+  }
+});
+
+test('the shipped manifest carries the fixture table of its shape', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'models', 'mod-complete-small', 'manifest.json'), 'utf8'));
+  const shipped = cases.configs.find((c) => c.name === 'shipped')!;
+  assert.deepEqual(manifest.architecture.routed_blocks, shipped.routedBlocks);
+  assert.deepEqual(manifest.flops, shipped.table);
 });

@@ -2,7 +2,7 @@
 // character-level stand-in tokenizer (one id per UTF-16 unit), so counts can be checked by hand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lookup, MAX_OCCURRENCES, NgramCounts, predict, TokenChunk } from '../src/engine/cache-model';
+import { lookup, MAX_CONTEXT, MAX_OCCURRENCES, NgramCounts, predict, TokenChunk } from '../src/engine/cache-model';
 import { cacheWeight, CacheMixer, mixLogits, mixture } from '../src/engine/cache-mix';
 import { siblingsOf } from '../src/report/cache';
 import { CHUNK_LINES, DocumentCache, editsFromChanges, DocumentStore, MAX_OTHER_CHARS, MAX_OTHER_DOCUMENTS, splitLines } from '../src/engine/document-cache';
@@ -32,9 +32,10 @@ test('contexts shorter than two tokens, unseen bigrams and chunk ends predict no
   assert.equal(lookup([chunk('abcabc')], ids('zq')), undefined);
   // "bc" only occurs at the end of the chunk: nothing follows it there.
   assert.equal(lookup([chunk('abc')], ids('bc')), undefined);
-  // Matches stop at five tokens of context (order 6).
-  const long = lookup([chunk('0123456789')], ids('0123456'));
-  assert.equal(long?.context, 5);
+  // Matches stop at MAX_CONTEXT (eight) tokens of context (order 9).
+  const long = lookup([chunk('0123456789abc')], ids('0123456789'));
+  assert.equal(long?.context, MAX_CONTEXT);
+  assert.equal(MAX_CONTEXT, 8);
 });
 
 test('counts add over chunks and stop at the occurrence budget', () => {
@@ -174,6 +175,7 @@ test('the cache weight grows with context length and count', () => {
   const w = { byContext: [0.1, 0.2, 0.4, 0.8], halfCount: 2, workspace: 0.5 };
   const at = (context: number, count: number, f = 1) => cacheWeight({ context, count, probs: new Map() }, w, f);
   assert.equal(at(5, 2), 0.4);
+  assert.equal(at(8, 2), 0.4); // longer than the list: its last weight
   assert.ok(at(2, 1) < at(3, 1) && at(3, 1) < at(3, 8) && at(3, 8) < 0.2);
   assert.equal(at(5, 2, 0.5), 0.2);
 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { arg } from '../src/tools/argv';
-import { ROOT, tmpDir } from './helpers';
+import { PYTHON, ROOT, tmpDir } from './helpers';
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
@@ -35,18 +35,31 @@ test('eval --json reports exact match, edit similarity, compute and latency', ()
   assert.ok(j.p95Ms >= j.p50Ms);
 });
 
-test('bench --quick --json measures routed against every block on', () => {
-  const r = cli(['bench', '--quick', '--json', '--provider', 'cpu']);
+test('bench measures routed decoding against the plain dense graph of the same weights', () => {
+  const shipped = path.join(ROOT, 'models', 'mod-complete-small');
+  const dense = tmpDir('mod-plain-dense-');
+  const exp = spawnSync(PYTHON, ['training/export.py', '--from-onnx', path.join(shipped, 'model.onnx'), '--plain-dense', '--out', dense,
+    '--tokenizer', path.join(shipped, 'tokenizer.json')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(exp.status, 0, exp.stderr);
+  const r = cli(['bench', '--quick', '--json', '--provider', 'cpu', '--plain-dense', dense]);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  assert.ok(j.decodeSpeedup > 0);
+  assert.equal(j.decodeSpeedupVsDense, j.decode.q4.speedupVsDense);
   for (const p of ['q4', 'float']) {
     const d = j.decode[p];
+    // The baseline computes exactly what the routed graph computes with every block on.
+    assert.ok(d.plainDense.maxLogitDiff < 1e-4, `${p}: ${d.plainDense.maxLogitDiff}`);
+    assert.equal(d.speedupVsDense, d.routed.tokensPerSecond / d.plainDense.tokensPerSecond, p);
+    assert.equal(d.speedup, d.routed.tokensPerSecond / d.everyBlockOn.tokensPerSecond, p);
     assert.ok(d.routed.flopsPerToken < d.everyBlockOn.flopsPerToken, p);
-    assert.ok(d.routed.routedFraction < 1 && d.everyBlockOn.routedFraction === 1, p);
+    assert.ok(d.routed.routedFraction > 0 && d.routed.routedFraction < 0.5 && d.everyBlockOn.routedFraction === 1, p);
     for (const len of ['256', '512', '1024']) assert.ok(j.prefillMs[p][len] > 0);
   }
   assert.ok(j.ttft.reuseMs < j.ttft.coldMs);
+  // Any other model as the baseline is refused: the comparison is only fair on the same weights.
+  const wrong = cli(['bench', '--quick', '--provider', 'cpu', '--plain-dense', shipped]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.err, /not the plain dense view of mod-complete-small/);
 });
 
 test('bad input: clear message and a non-zero exit, no stack trace', () => {
@@ -87,7 +100,10 @@ test('invalid option values and unknown options: exit 2 with a message naming th
     [['bpb', '--tokens', 'nope.bin'], /Cannot read nope\.bin/],
     // These two are only known to be wrong once the model is loaded (its window is 512 tokens).
     [['bpb', '--tokens', tokens], /holds 10 tokens; --seq-len 512 needs at least 513/],
-    [['complete', ...at, '--max-tokens', '1000', '--provider', 'cpu'], /maxTokens 1000 leaves no room for the prompt .*at most 495/],
+    [['complete', ...at, '--prefix-tokens', '-1'], /--prefix-tokens must be a whole number of at least 0, got "-1"/],
+    [['complete', ...at, '--suffix-tokens', '1e3'], /--suffix-tokens must be a whole number of at least 0, got "1e3"/],
+    [['eval', '--cases', 'c.jsonl', '--max-lines', '0'], /--max-lines must be a whole number of at least 1, got "0"/],
+    [['complete', ...at, '--time-limit', '-5'], /--time-limit must be a whole number of at least 1, got "-5"/],
   ];
   for (const [args, message] of cases) {
     const r = cli(args);
@@ -96,6 +112,19 @@ test('invalid option values and unknown options: exit 2 with a message naming th
     assert.equal(r.out, '', args.join(' '));
     assert.doesNotMatch(r.err, /at .*\.js:\d+/);
   }
+});
+
+test('budgets larger than the window allows are clamped and said so', () => {
+  const at = ['--file', 'test/fixtures/sample.py', '--line', '21', '--column', '18', '--provider', 'cpu'];
+  const big = ['--max-tokens', '100000', '--prefix-tokens', '2000', '--time-limit', '100000'];
+  const j = cli(['complete', ...at, ...big, '--json']);
+  assert.equal(j.code, 0, j.err);
+  const { budgets, promptTokens, tokens } = JSON.parse(j.out);
+  assert.deepEqual([budgets.maxTokens, budgets.timeLimitMs], [372, 30000]);
+  assert.ok(budgets.prefixTokens + budgets.suffixTokens <= 512 - 16 - 372 && promptTokens + tokens <= 512);
+  const plain = cli(['complete', ...at, ...big]);
+  assert.equal(plain.code, 0, plain.err);
+  assert.match(plain.err, /clamped to the model's 512-token window: --max-tokens 100000 -> 372, --prefix-tokens 2000 -> \d+, --time-limit 100000 -> 30000/);
 });
 
 test('tool scripts: a flag without its value is an error, not the default', () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { charts, claimsTable, evaluateClaims, ManifestRecord, Run, shippedScaleRuns } from '../src/report/paper';
 import { barChart, lineChart, ticks } from '../src/report/svg';
+import { readmeSync, syncTables } from '../src/tools/readme';
 
 function run(variant: string, bpb: number, opts: Partial<{ pred: number; acc: number; recall: number; step: number; flops: number }> = {}): Run {
   const final = { trainFlops: 1e12, elapsed: 60, tokens: 1e5, val_bpb_topk: bpb, val_bpb_predictor: opts.pred ?? bpb, pred_acc: opts.acc, pred_recall: opts.recall };
@@ -137,4 +138,32 @@ test('learning curve: rows by tokens seen, a session re-measured replaces its ro
   assert.equal(improvements(rows)[0], undefined);
   assert.ok(Math.abs(improvements(rows)[1]! + 0.25) < 1e-12);
   assert.match(curveTable(rows), /\| b \| 2026-12-01 \| 20\.0M \| 1\.200 \| -25\.0% \|/);
+});
+
+test('the unrouted-blocks control says whether the routed blocks add anything', () => {
+  const claim = (mod: number, shallow: number) => evaluateClaims([run('mod', mod), run('dense-unrouted', shallow)]).find((c) => c.claim.startsWith('Control:'))!;
+  assert.equal(claim(2.0, 2.1).verdict, 'agrees');
+  const worse = claim(2.1, 2.0);
+  assert.equal(worse.verdict, 'disagrees');
+  assert.match(worse.detail, /MoD 2\.100 vs unrouted blocks only 2\.000 bits\/byte \(\+5\.0%\)/);
+  assert.equal(evaluateClaims([run('mod', 2.0)]).some((c) => c.claim.startsWith('Control:')), false);
+});
+
+test('README tables are copied from their reports, and a table of figures needs a source', () => {
+  const report = '# r\n\n| a | b |\n|---|---|\n| x | 1.5 |\n';
+  const readme = '# R\n<!-- from docs/reports/r.md -->\n| a | b |\n|---|---|\n| x | 9.9 |\n\n| c | d |\n|---|---|\n| y | 42% |\n\n| path | what |\n|---|---|\n| `models/` | d256 and 4-bit |\n';
+  const r = syncTables(readme, (f) => (f === 'docs/reports/r.md' ? report : undefined));
+  assert.match(r.text, /\| x \| 1\.5 \|/);
+  assert.doesNotMatch(r.text, /9\.9/);
+  assert.deepEqual(r.problems, ['README line 7: a table of figures without a "<!-- from docs/reports/....md -->" line above it']);
+  const missing = syncTables('<!-- from docs/reports/gone.md -->\n| a | b |\n|---|---|\n', () => undefined);
+  assert.match(missing.problems[0], /gone\.md does not exist/);
+  const header = syncTables('<!-- from docs/reports/r.md -->\n| a | z |\n|---|---|\n', () => report);
+  assert.match(header.problems[0], /has no table with the header \| a \| z \|/);
+});
+
+test('the README shows exactly the figures of the committed reports (npm run readme)', () => {
+  const r = readmeSync();
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.changed, false, 'README.md tables differ from docs/reports: run npm run readme');
 });

@@ -20,6 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VARIANTS = {
     'mod': ['--routing', 'mod'],
     'dense': ['--routing', 'dense'],
+    # The control for MoD's gain: a dense model of only its unrouted blocks (half the depth; --n-layer
+    # set per shape in main) at the same FLOPs, so "a shallower net sees more tokens" is measured.
+    'dense-unrouted': ['--routing', 'dense'],
     'stochastic': ['--routing', 'stochastic'],
     'mod-router-bce': ['--routing', 'mod', '--router-bce'],
     'muon': ['--routing', 'mod', '--opt', 'muon'],
@@ -64,7 +67,7 @@ def read_log(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--budgets', default='2e12,4e12,8e12,1.6e13')
-    ap.add_argument('--variants', default='mod,dense,stochastic,mod-router-bce')
+    ap.add_argument('--variants', default='mod,dense,stochastic,mod-router-bce,dense-unrouted')
     ap.add_argument('--d-model', default='128')
     ap.add_argument('--n-layer', default='6')
     ap.add_argument('--n-head', default='2')
@@ -101,6 +104,8 @@ def main():
                        '--d-model', a.d_model, '--n-layer', a.n_layer, '--n-head', a.n_head, '--seq-len', a.seq_len,
                        '--batch', a.batch, '--eval-every', '50', '--eval-tokens', '16384', '--final-eval-tokens', '65536',
                        '--warmup', '30', '--ckpt-minutes', '1000', '--threads', a.threads] + VARIANTS[name]
+                if name == 'dense-unrouted':
+                    cmd += ['--n-layer', str(int(a.n_layer) - int(a.n_layer) // 2)]  # model.py routes every odd block
                 print(' '.join(cmd), flush=True)
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             evals, steps = read_log(os.path.join(out, 'log.jsonl'))
@@ -116,6 +121,9 @@ def main():
                 **({'heldout': json.load(open(quality_path))} if os.path.exists(quality_path) else {}),
             })
             print(name, budget, json.dumps(summary['final']), flush=True)
+    # Runs of other variants or budgets stay in the report: adding one variant keeps the rest.
+    done = {(r['variant'], r['budget']) for r in results}
+    results += [r for k, r in known.items() if k not in done]
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     json.dump({'model': model, 'runs': results},
               open(a.out, 'w'), indent=1)

@@ -26,11 +26,18 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from model import Config
+from model import Config, flops_table
 from train import load_checkpoint
 
 F32 = TensorProto.FLOAT
 I64 = TensorProto.INT64
+# The graph's input/output names, shared with the engine (src/engine/graph-io.json).
+GRAPH_IO = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src', 'engine', 'graph-io.json')))
+IN, LOGITS = GRAPH_IO['inputs'], GRAPH_IO['outputs']['logits']
+
+
+def block_io(kind, i):
+    return GRAPH_IO['perBlock'][kind] + str(i)
 
 
 class Graph:
@@ -117,25 +124,28 @@ def dequantize_4bit(packed, scales, zpp, n, k, block):
     return ((q - zp[..., None]) * scales.reshape(n, nb)[..., None]).reshape(n, k)
 
 
-def build(cfg: Config, sd, bits=0, block=32, accuracy_level=0):
+def build(cfg: Config, sd, bits=0, block=32, accuracy_level=0, plain_dense=False):
+    """plain_dense: the same weights with every block on every token and nothing of the routing
+    machinery (no predictor, If, NonZero, Gather or ScatterND; routed blocks keep their router
+    gate, so the output equals the routed graph at threshold < 0): the fair speed baseline."""
     g = Graph()
     lin = Linear(g, bits, block, accuracy_level)
     d, H = cfg.d_model, cfg.n_head
     hd = d // H
     W = {k: v.float().numpy() for k, v in sd.items()}
     inputs = [
-        helper.make_tensor_value_info('input_ids', I64, ['T']),
-        helper.make_tensor_value_info('positions', I64, ['T']),
-        helper.make_tensor_value_info('threshold', F32, [1]),
-        helper.make_tensor_value_info('logit_rows', I64, ['R']),
-        helper.make_tensor_value_info('dense_mask', F32, ['Cd']),
+        helper.make_tensor_value_info(IN['ids'], I64, ['T']),
+        helper.make_tensor_value_info(IN['positions'], I64, ['T']),
+        helper.make_tensor_value_info(IN['threshold'], F32, [1]),
+        helper.make_tensor_value_info(IN['logitRows'], I64, ['R']),
+        helper.make_tensor_value_info(IN['denseMask'], F32, ['Cd']),
     ]
-    outputs = [helper.make_tensor_value_info('logits', F32, ['R', cfg.vocab_size])]
+    outputs = [helper.make_tensor_value_info(LOGITS, F32, ['R', cfg.vocab_size])]
 
     # Shared per call: embeddings, RoPE tables at the tokens' positions, causal mask among new tokens.
-    x = g.op('Gather', [g.init('embed', W['embed.weight']), 'input_ids'], axis=0)
+    x = g.op('Gather', [g.init('embed', W['embed.weight']), IN['ids']], axis=0)
     inv = (cfg.rope_base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)).astype(np.float32)[None]
-    ang = g.op('Mul', [g.op('Unsqueeze', [g.op('Cast', ['positions'], to=F32), g.const([1])]), g.init('rope_inv_freq', inv)])
+    ang = g.op('Mul', [g.op('Unsqueeze', [g.op('Cast', [IN['positions']], to=F32), g.const([1])]), g.init('rope_inv_freq', inv)])
     cos = g.op('Unsqueeze', [g.op('Concat', [g.op('Cos', [ang])] * 2, axis=-1), g.const([1])])  # [T, 1, hd]
     sin = g.op('Unsqueeze', [g.op('Concat', [g.op('Sin', [ang])] * 2, axis=-1), g.const([1])])
     rot = np.zeros((hd, hd), np.float32)  # x @ rot == cat(-x2, x1): RoPE's rotate-half as one MatMul
@@ -143,7 +153,7 @@ def build(cfg: Config, sd, bits=0, block=32, accuracy_level=0):
         rot[j + hd // 2, j] = -1.0
         rot[j, j + hd // 2] = 1.0
     rot = g.init('rope_rotate_half', rot)
-    T = g.op('Shape', ['input_ids'])
+    T = g.op('Shape', [IN['ids']])
     ar = g.op('Range', [g.const(0), g.op('Squeeze', [T, g.const([0])]), g.const(1)])
     tri_b = g.op('LessOrEqual', [g.op('Unsqueeze', [ar, g.const([0])]), g.op('Unsqueeze', [ar, g.const([1])])])
     tri = g.op('Where', [tri_b, g.const(0.0, np.float32), g.const(-np.inf, np.float32)])  # [T, T] additive
@@ -178,29 +188,31 @@ def build(cfg: Config, sd, bits=0, block=32, accuracy_level=0):
 
     for i in range(cfg.n_layer):
         p = f'blocks.{i}.'
-        past_k, past_v = f'past_k_{i}', f'past_v_{i}'
-        routed = cfg.routed(i)
-        mask = f'past_mask_{i}' if routed else 'dense_mask'
+        past_k, past_v = block_io('pastK', i), block_io('pastV', i)
+        routed = cfg.routed(i) and not plain_dense
+        mask = block_io('pastMask', i) if routed else IN['denseMask']
         inputs += [helper.make_tensor_value_info(past_k, F32, [H, f'C{i}', hd]),
                    helper.make_tensor_value_info(past_v, F32, [H, f'C{i}', hd])]
         if routed:
             inputs.append(helper.make_tensor_value_info(mask, F32, [f'C{i}']))
-        outputs += [helper.make_tensor_value_info(f'new_k_{i}', F32, [H, f'n{i}', hd]),
-                    helper.make_tensor_value_info(f'new_v_{i}', F32, [H, f'n{i}', hd])]
+        outputs += [helper.make_tensor_value_info(block_io('newK', i), F32, [H, f'n{i}', hd]),
+                    helper.make_tensor_value_info(block_io('newV', i), F32, [H, f'n{i}', hd])]
         if not routed:
             delta, nk, nv = block(i, x, cos, sin, tri, past_k, past_v, mask)
-            g.op('Identity', [nk], name=f'new_k_{i}')
-            g.op('Identity', [nv], name=f'new_v_{i}')
+            g.op('Identity', [nk], name=block_io('newK', i))
+            g.op('Identity', [nv], name=block_io('newV', i))
+            if cfg.routed(i):  # plain dense view of a routed block: its router gate on every row
+                delta = g.op('Mul', [g.op('Sigmoid', [g.op('MatMul', [x, g.init(p + 'router', W[p + 'router.weight'].T)])]), delta])
             x = g.op('Add', [x, delta])
             continue
         # Causal predictor (float even in quantized models: cheap, and decisions must not flip).
         ph = g.op('Add', [g.op('MatMul', [x, g.init(p + 'pred1', W[p + 'predictor.0.weight'].T)]), g.init(p + 'pred1_b', W[p + 'predictor.0.bias'])])
         ph = g.op('Mul', [ph, g.op('Sigmoid', [ph])])
         plog = g.op('Add', [g.op('MatMul', [ph, g.init(p + 'pred2', W[p + 'predictor.2.weight'].T)]), g.init(p + 'pred2_b', W[p + 'predictor.2.bias'])])
-        prob = g.op('Sigmoid', [g.op('Squeeze', [plog, g.const([1])])], name=f'route_prob_{i}')
-        outputs.append(helper.make_tensor_value_info(f'route_prob_{i}', F32, ['T']))
-        sel = g.op('Greater', [prob, 'threshold'])
-        any_sel = g.op('Greater', [g.op('ReduceMax', [prob], keepdims=0), 'threshold'])
+        prob = g.op('Sigmoid', [g.op('Squeeze', [plog, g.const([1])])], name=block_io('routeProb', i))
+        outputs.append(helper.make_tensor_value_info(block_io('routeProb', i), F32, ['T']))
+        sel = g.op('Greater', [prob, IN['threshold']])
+        any_sel = g.op('Greater', [g.op('ReduceMax', [prob], keepdims=0), IN['threshold']])
         x_in = x
 
         def then_branch(i=i, p=p, x_in=x_in, sel=sel, past_k=past_k, past_v=past_v, mask=mask):
@@ -219,29 +231,44 @@ def build(cfg: Config, sd, bits=0, block=32, accuracy_level=0):
 
         x, nk, nv = g.op('If', [any_sel], n_out=3, then_branch=g.subgraph(then_branch, f'route_{i}_run'),
                          else_branch=g.subgraph(else_branch, f'route_{i}_skip'))
-        g.op('Identity', [nk], name=f'new_k_{i}')
-        g.op('Identity', [nv], name=f'new_v_{i}')
+        g.op('Identity', [nk], name=block_io('newK', i))
+        g.op('Identity', [nv], name=block_io('newV', i))
 
-    hs = g.op('Gather', [x, 'logit_rows'], axis=0)
+    hs = g.op('Gather', [x, IN['logitRows']], axis=0)
     hs = g.op('SimplifiedLayerNormalization', [hs, g.init('norm_f', W['norm.weight'])], axis=-1, epsilon=cfg.norm_eps, stash_type=1)
     if bits:
         lin(hs, W['embed.weight'], 'lm_head', quantize=True)
-        g.stack[-1][-1].output[0] = 'logits'
+        g.stack[-1][-1].output[0] = LOGITS
     else:
-        g.op('Gemm', [hs, 'embed'], name='logits', transB=1)  # tied head reads the embedding table
-    graph = helper.make_graph(g.stack[0], 'mod_lm', inputs, outputs, g.inits)
+        g.op('Gemm', [hs, 'embed'], name=LOGITS, transB=1)  # tied head reads the embedding table
+    graph = helper.make_graph(g.stack[0], 'dense_lm' if plain_dense else 'mod_lm', inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17), helper.make_opsetid('com.microsoft', 1)],
                               producer_name='mod-complete')
     model.ir_version = 8
     return model
 
 
-def flops_table(cfg: Config):
-    """Matmul FLOPs per token of each component; attention adds 4*d per (query, key) pair."""
-    d = cfg.d_model
-    block = 2 * (4 * d * d + 2 * cfg.mlp_mult * d * d)
-    return {'block_per_token': block, 'attention_per_key': 4 * d, 'lm_head_per_token': 2 * d * cfg.vocab_size,
-            'predictor_per_token': 2 * (d * cfg.predictor_hidden + cfg.predictor_hidden), 'router_per_token': 2 * d}
+def weights_from_onnx(path):
+    """The config (from the manifest beside it) and torch-layout weights of a float model this
+    script wrote: the inverse of build(), so a shipped model can be re-exported (e.g. as its plain
+    dense view) without its checkpoint."""
+    man = json.load(open(os.path.join(os.path.dirname(path), 'manifest.json')))
+    fields = Config.__dataclass_fields__
+    cfg = Config(**{k: v for k, v in man['architecture'].items() if k in fields})
+    init = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    hd = cfg.d_model // cfg.n_head
+    sd = {'embed.weight': init['embed'], 'norm.weight': init['norm_f']}
+    for i in range(cfg.n_layer):
+        p = f'blocks.{i}.'
+        qkv = init[p + 'qkv'].T.copy()
+        qkv[:cfg.d_model] *= math.sqrt(hd)  # undo the folded attention scale (exact: hd is a power of 4)
+        sd.update({p + 'norm1.weight': init[p + 'norm1'], p + 'norm2.weight': init[p + 'norm2'], p + 'attn.qkv.weight': qkv,
+                   p + 'attn.proj.weight': init[p + 'proj'].T, p + 'fc1.weight': init[p + 'fc1'].T, p + 'fc2.weight': init[p + 'fc2'].T})
+        if cfg.routed(i):
+            sd.update({p + 'router.weight': init[p + 'router'].T, p + 'predictor.0.weight': init[p + 'pred1'].T,
+                       p + 'predictor.0.bias': init[p + 'pred1_b'], p + 'predictor.2.weight': init[p + 'pred2'].T,
+                       p + 'predictor.2.bias': init[p + 'pred2_b']})
+    return cfg, {k: torch.from_numpy(np.array(v)) for k, v in sd.items()}, man
 
 
 def sha256(path):
@@ -254,37 +281,45 @@ def sha256(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--ckpt', required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument('--ckpt')
+    src.add_argument('--from-onnx', help="a float model.onnx this script wrote (its manifest beside it) instead of a checkpoint")
+    ap.add_argument('--plain-dense', action='store_true', help='write the plain dense view of the same weights (the speed baseline)')
     ap.add_argument('--out', required=True)
     ap.add_argument('--quantize', type=int, default=4, help='also write model.q4.onnx (0: float only)')
     ap.add_argument('--float', type=int, default=1, help='0: write only the 4-bit model (baselines kept small in git)')
     ap.add_argument('--block', type=int, default=32)
     ap.add_argument('--accuracy-level', type=int, default=0)
     ap.add_argument('--tokenizer', default='data/tokenizer/tokenizer.json')
+    ap.add_argument('--name', help="the manifest's model name (default: the one already there, else the folder's name)")
     a = ap.parse_args()
-    ck = load_checkpoint(a.ckpt)
-    cfg = Config(**ck['config'])
+    if a.ckpt:
+        ck = load_checkpoint(a.ckpt)
+        cfg, weights, source = Config(**ck['config']), ck['model'], {}
+    else:
+        cfg, weights, source = weights_from_onnx(a.from_onnx)
     os.makedirs(a.out, exist_ok=True)
     files = {}
     if a.float or not a.quantize:
         files['float'] = 'model.onnx'
-        onnx.save(build(cfg, ck['model']), os.path.join(a.out, 'model.onnx'))
+        onnx.save(build(cfg, weights, plain_dense=a.plain_dense), os.path.join(a.out, 'model.onnx'))
     if a.quantize:
         files['q4'] = 'model.q4.onnx'
-        onnx.save(build(cfg, ck['model'], bits=4, block=a.block, accuracy_level=a.accuracy_level), os.path.join(a.out, 'model.q4.onnx'))
+        onnx.save(build(cfg, weights, bits=4, block=a.block, accuracy_level=a.accuracy_level, plain_dense=a.plain_dense),
+                  os.path.join(a.out, 'model.q4.onnx'))
     tok_out = os.path.join(a.out, 'tokenizer.json')
     if os.path.abspath(a.tokenizer) != os.path.abspath(tok_out):
         with open(a.tokenizer, 'rb') as f, open(tok_out, 'wb') as o:
             o.write(f.read())
     files['tokenizer'] = 'tokenizer.json'
     manifest_path = os.path.join(a.out, 'manifest.json')
-    old = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
+    old = json.load(open(manifest_path)) if os.path.exists(manifest_path) else source
     manifest = {
         'format': 'mod-complete-model',
         'formatVersion': 1,
-        'name': os.path.basename(os.path.normpath(a.out)),
+        'name': a.name or old.get('name', os.path.basename(os.path.normpath(a.out))) + ('-plain-dense' if a.plain_dense else ''),
         'architecture': {**cfg.to_dict(), 'head_dim': cfg.d_model // cfg.n_head,
-                         'routed_blocks': [i for i in range(cfg.n_layer) if cfg.routed(i)],
+                         'routed_blocks': [] if a.plain_dense else [i for i in range(cfg.n_layer) if cfg.routed(i)],
                          'norm': 'rmsnorm', 'position': 'rope', 'mlp': 'silu', 'tied_embeddings': True},
         'specialTokens': {'endOfText': 0, 'fimPrefix': 1, 'fimMiddle': 2, 'fimSuffix': 3, 'fileSep': 4},
         'fim': {'orders': ['psm', 'spm'], 'preferred': 'spm', 'header': '<|file_sep|>{path}\\n'},

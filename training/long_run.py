@@ -42,7 +42,7 @@ def snapshot(a):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     model = os.path.join(a.out, 'model')
     subprocess.run([sys.executable, os.path.join(HERE, 'export.py'), '--ckpt', os.path.join(a.out, 'ckpt.pt'), '--out', model,
-                    '--tokenizer', os.path.join(SHIPPED, 'tokenizer.json')], check=True)
+                    '--tokenizer', os.path.join(SHIPPED, 'tokenizer.json'), '--name', os.path.basename(SHIPPED)], check=True)
     scores = {name: engine_eval(d, a.cases) for name, d in (('snapshot', model), ('shipped', SHIPPED))}
     json.dump(scores['snapshot'], open(os.path.join(a.out, 'heldout.json'), 'w'), indent=1)
     summary = json.load(open(os.path.join(a.out, 'summary.json')))

@@ -241,21 +241,34 @@ class MoDModel(nn.Module):
         return logits, loss, aux, stats
 
 
+def flops_table(cfg: Config):
+    """Matmul FLOPs per token of each component: the one formula (the model manifest carries it
+    to the engine's accounting; test/fixtures/flops-cases.json pins both sides). Attention adds
+    4*d per (query, key) pair: q.k and p.v over all heads."""
+    d = cfg.d_model
+    return {'block_per_token': 2 * (4 * d * d + 2 * cfg.mlp_mult * d * d), 'attention_per_key': 4 * d,
+            'lm_head_per_token': 2 * d * cfg.vocab_size,
+            'predictor_per_token': 2 * (d * cfg.predictor_hidden + cfg.predictor_hidden), 'router_per_token': 2 * d}
+
+
 def forward_flops(cfg: Config, T: int, every_block_on=False, routed_frac=None):
     """Matmul FLOPs of one forward pass over a sequence of T tokens (causal attention counted
     over the keys each query actually sees). routed_frac: fraction of tokens a routed block
-    processes (defaults to the capacity); every_block_on counts routed blocks on all tokens."""
-    d, hd_total = cfg.d_model, cfg.d_model
-    per_tok_block = 2 * (4 * d * d + 2 * cfg.mlp_mult * d * d)
+    processes (defaults to the capacity); in training the router and the predictor score every
+    token. every_block_on: the same weights with routed blocks on every token (their router
+    gate still applied), the engine's dense baseline."""
+    f = flops_table(cfg)
 
     def block(n):  # n tokens, attention among themselves (causal: n(n+1)/2 pairs)
-        return n * per_tok_block + 2 * 2 * hd_total * n * (n + 1) / 2
+        return n * f['block_per_token'] + f['attention_per_key'] * n * (n + 1) / 2
 
-    total = T * 2 * d * cfg.vocab_size
+    total = T * f['lm_head_per_token']
     for i in range(cfg.n_layer):
-        if cfg.routed(i) and not every_block_on:
-            n = int((cfg.capacity if routed_frac is None else routed_frac) * T)
-            total += block(n) + T * (2 * d + 2 * (d * cfg.predictor_hidden + cfg.predictor_hidden))
-        else:
+        if not cfg.routed(i):
             total += block(T)
+        elif every_block_on:
+            total += block(T) + T * f['router_per_token']
+        else:
+            n = int((cfg.capacity if routed_frac is None else routed_frac) * T)
+            total += block(n) + T * (f['router_per_token'] + f['predictor_per_token'])
     return total

@@ -8,13 +8,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ComputeMeter } from '../engine/accounting';
+import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { argmax, CompletionEngine, LoadOptions } from '../engine/engine';
 import { median } from '../engine/metrics';
+import { EngineError } from '../engine/errors';
 import { packageRoot } from '../engine/paths';
 
-export interface BenchOptions extends LoadOptions { quick?: boolean }
+export interface BenchOptions extends LoadOptions {
+  quick?: boolean;
+  /** The plain dense view of the same weights (training/export.py --plain-dense): the fair baseline. */
+  plainDense?: string;
+}
 
-const ROUTED = 0.5;
+/** The shipped default budget's threshold. */
+const ROUTED = COMPUTE_BUDGETS.balanced;
 const EVERY_BLOCK_ON = -1;
 
 /** Source text to build prompts from: the engine's own code, concatenated. */
@@ -24,6 +31,17 @@ function benchText(): string {
 }
 
 export interface DecodeRun { tokensPerSecond: number; flops: number; denseFlops: number; routedFraction: number }
+interface DecodeSummary { tokensPerSecond: number; flopsPerToken: number; denseFlopsPerToken: number; routedFraction: number }
+interface DecodeReport {
+  routed: DecodeSummary;
+  everyBlockOn: DecodeSummary;
+  plainDense?: { tokensPerSecond: number; maxLogitDiff: number };
+  /** Routed over the plain dense graph: the speed claim. */
+  speedupVsDense?: number;
+  /** Routed over the routed graph with every block on (still running predictors, If, gathers). */
+  speedup: number;
+  flopsRatio: number;
+}
 
 /**
  * Prefills `prompt`, then decodes `stream` one token at a time (teacher forcing: real code, so
@@ -65,6 +83,34 @@ async function prefillMs(engine: CompletionEngine, prompt: number[], reps: numbe
   return median(times);
 }
 
+export type BenchReport = Awaited<ReturnType<typeof runBench>>;
+
+/** The decode comparison as a markdown table (bench.md, the README and the model card show this one). */
+export function benchTable(b: Pick<BenchReport, 'decode'>): string {
+  const x = (v: number | undefined) => (v === undefined ? 'not measured' : `**${v.toFixed(2)}x**`);
+  return ['| model | decode tok/s, MoD routing | plain dense graph, same weights | routed vs plain dense | every block on (routed graph) | routed vs every block on | FLOPs/token routed vs on | routed fraction |',
+    '|---|---|---|---|---|---|---|---|',
+    ...(['q4', 'float'] as const).map((k) => {
+      const d = b.decode[k];
+      return `| ${k === 'q4' ? '4-bit (shipped default)' : 'float'} | ${d.routed.tokensPerSecond.toFixed(0)} | ${d.plainDense ? d.plainDense.tokensPerSecond.toFixed(0) : '–'} | ${x(d.speedupVsDense)} | ` +
+        `${d.everyBlockOn.tokensPerSecond.toFixed(0)} | ${d.speedup.toFixed(2)}x | ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M (${d.flopsRatio.toFixed(2)}x) | ${(100 * d.routed.routedFraction).toFixed(1)}% |`;
+    })].join('\n');
+}
+
+/** Largest logit difference after the same prompt: the plain dense graph must compute what "every block on" does. */
+async function maxLogitDiff(a: CompletionEngine, b: CompletionEngine, prompt: number[]): Promise<number> {
+  a.reset();
+  b.reset();
+  const x = (await a.model.forward(prompt, EVERY_BLOCK_ON)).logits;
+  const y = (await b.model.forward(prompt, EVERY_BLOCK_ON)).logits;
+  let d = 0;
+  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+  return d;
+}
+
+const PRECISION_LIST = ['q4', 'float'] as const;
+type Side = 'routed' | 'everyBlockOn' | 'plainDense';
+
 export async function runBench(opts: BenchOptions) {
   const rounds = opts.quick ? 2 : 5;
   const n = opts.quick ? 32 : 128;
@@ -73,17 +119,29 @@ export async function runBench(opts: BenchOptions) {
     q4: await CompletionEngine.load({ ...opts, precision: 'q4' }),
     float: await CompletionEngine.load({ ...opts, precision: 'float' }),
   };
+  const plain = opts.plainDense
+    ? { q4: await CompletionEngine.load({ ...opts, modelDir: opts.plainDense, precision: 'q4' }), float: await CompletionEngine.load({ ...opts, modelDir: opts.plainDense, precision: 'float' }) }
+    : undefined;
+  if (plain && plain.q4.info.model !== `${engines.q4.info.model}-plain-dense`) {
+    throw new EngineError('input', `${opts.plainDense} holds ${plain.q4.info.model}, not the plain dense view of ${engines.q4.info.model} (npm run bench writes it).`);
+  }
   const all = await engines.q4.tokenizer.encode(text);
   const prompt256 = all.slice(0, 256);
   const stream = all.slice(256, 256 + n);
-  const decode: Record<string, { routed: DecodeRun[]; full: DecodeRun[] }> = {};
-  for (const [name, e] of Object.entries(engines)) {
-    decode[name] = { routed: [], full: [] };
-    await decodeRun(e, prompt256, stream.slice(0, 8), ROUTED); // warm-up
+  const sides: Side[] = plain ? ['routed', 'plainDense', 'everyBlockOn'] : ['routed', 'everyBlockOn'];
+  const decode: Record<string, Record<Side, DecodeRun[]>> = {};
+  for (const name of PRECISION_LIST) {
+    const e = engines[name];
+    const run = (side: Side, tokens: number[]) =>
+      side === 'plainDense' ? decodeRun(plain![name], prompt256, tokens, EVERY_BLOCK_ON) : decodeRun(e, prompt256, tokens, side === 'routed' ? ROUTED : EVERY_BLOCK_ON);
+    decode[name] = { routed: [], everyBlockOn: [], plainDense: [] };
+    for (const side of sides) await run(side, stream.slice(0, 8)); // warm-up
     for (let i = 0; i < rounds; i++) {
-      // Alternate the order so drift in machine load hits both sides alike.
-      const order = i % 2 ? [EVERY_BLOCK_ON, ROUTED] : [ROUTED, EVERY_BLOCK_ON];
-      for (const thr of order) decode[name][thr === ROUTED ? 'routed' : 'full'].push(await decodeRun(e, prompt256, stream, thr));
+      // Rotate the order so drift in machine load hits every side alike.
+      for (let j = 0; j < sides.length; j++) {
+        const side = sides[(i + j) % sides.length];
+        decode[name][side].push(await run(side, stream));
+      }
     }
   }
   const summary = (runs: DecodeRun[]) => ({
@@ -92,11 +150,18 @@ export async function runBench(opts: BenchOptions) {
     denseFlopsPerToken: runs[0].denseFlops / n,
     routedFraction: runs[0].routedFraction,
   });
-  const decodeReport = Object.fromEntries(Object.entries(decode).map(([k, v]) => {
+  const decodeReport: Record<string, DecodeReport> = {};
+  for (const name of PRECISION_LIST) {
+    const v = decode[name];
     const routed = summary(v.routed);
-    const full = summary(v.full);
-    return [k, { routed, everyBlockOn: full, speedup: routed.tokensPerSecond / full.tokensPerSecond, flopsRatio: full.flopsPerToken / routed.flopsPerToken }];
-  }));
+    const full = summary(v.everyBlockOn);
+    const dense = plain ? { tokensPerSecond: median(v.plainDense.map((r) => r.tokensPerSecond)), maxLogitDiff: await maxLogitDiff(engines[name], plain[name], prompt256) } : undefined;
+    decodeReport[name] = {
+      routed, everyBlockOn: full, plainDense: dense,
+      speedupVsDense: dense ? routed.tokensPerSecond / dense.tokensPerSecond : undefined,
+      speedup: routed.tokensPerSecond / full.tokensPerSecond, flopsRatio: full.flopsPerToken / routed.flopsPerToken,
+    };
+  }
   const prefill: Record<string, Record<number, number>> = {};
   for (const [name, e] of Object.entries(engines)) {
     prefill[name] = {};
@@ -118,17 +183,22 @@ export async function runBench(opts: BenchOptions) {
   const q = decodeReport.q4;
   const f = decodeReport.float;
   const table = [
-    `model ${engines.q4.info.model}, provider ${engines.q4.info.provider}, ${n} tokens of real code decoded one by one after a 256-token prompt, ${rounds} paired rounds`,
-    `decode tok/s       routed (thr ${ROUTED})   every block on   speedup   FLOPs/token routed vs on   routed fraction`,
-    ...(['q4', 'float'] as const).map((k) => {
+    `model ${engines.q4.info.model}, provider ${engines.q4.info.provider}, ${n} tokens of real code decoded one by one after a 256-token prompt, ${rounds} rotated rounds`,
+    `decode tok/s   routed (thr ${ROUTED})   plain dense   every block on   vs plain dense   vs every block on   FLOPs/token routed vs on   routed fraction`,
+    ...PRECISION_LIST.map((k) => {
       const d = decodeReport[k];
-      return `  ${k.padEnd(6)}          ${d.routed.tokensPerSecond.toFixed(0).padStart(8)}   ${d.everyBlockOn.tokensPerSecond.toFixed(0).padStart(14)}   ${d.speedup.toFixed(2).padStart(6)}x   ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M (${d.flopsRatio.toFixed(2)}x)   ${(100 * d.routed.routedFraction).toFixed(1)}%`;
+      const dense = d.plainDense ? d.plainDense.tokensPerSecond.toFixed(0) : 'n/a';
+      const vs = d.speedupVsDense !== undefined ? `${d.speedupVsDense.toFixed(2)}x` : 'n/a';
+      return `  ${k.padEnd(6)}  ${d.routed.tokensPerSecond.toFixed(0).padStart(14)}   ${dense.padStart(11)}   ${d.everyBlockOn.tokensPerSecond.toFixed(0).padStart(14)}   ${vs.padStart(14)}   ${(d.speedup.toFixed(2) + 'x').padStart(17)}   ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M (${d.flopsRatio.toFixed(2)}x)   ${(100 * d.routed.routedFraction).toFixed(1)}%`;
     }),
+    plain
+      ? `plain dense graph = the same weights without predictors, If or gathers; its logits differ from every-block-on by at most ${PRECISION_LIST.map((k) => `${decodeReport[k].plainDense!.maxLogitDiff.toExponential(1)} (${k})`).join(', ')}`
+      : 'plain dense baseline not measured: pass --plain-dense DIR (npm run bench writes it)',
     `quantized vs float decode (routed): ${(q.routed.tokensPerSecond / f.routed.tokensPerSecond).toFixed(2)}x`,
     `prefill ms          256      512     1024`,
     ...(['q4', 'float'] as const).map((k) => `  ${k.padEnd(6)} ${[256, 512, 1024].map((l) => prefill[k][l].toFixed(1).padStart(8)).join(' ')}`),
     `time to first token after a 1-char edit: ${ttftReport.reuseMs.toFixed(1)} ms with prompt reuse vs ${ttftReport.coldMs.toFixed(1)} ms cold (${(100 * ttftReport.ratio).toFixed(1)}%)`,
     `peak RSS ${peakRssMB.toFixed(0)} MB`,
   ].join('\n');
-  return { decodeSpeedup: q.speedup, decode: decodeReport, prefillMs: prefill, ttft: ttftReport, peakRssMB, provider: engines.q4.info.provider, table };
+  return { decodeSpeedupVsDense: q.speedupVsDense, decodeSpeedup: q.speedup, decode: decodeReport, prefillMs: prefill, ttft: ttftReport, peakRssMB, provider: engines.q4.info.provider, table };
 }

@@ -5,11 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient } from '../engine/client';
 import { readDocument, splitAtCursor } from '../engine/document';
-import { bitsPerByte } from '../engine/bpb';
+import { bitsPerByte, readTokens } from '../engine/bpb';
 import { COMPUTE_BUDGETS, ComputeBudget } from '../engine/budgets';
-import { CompletionEngine, CompletionRequest, EngineInfo, LoadOptions } from '../engine/engine';
+import { CompletionEngine, CompletionRequest, EngineInfo, LoadOptions, MAX_TIME_LIMIT_MS, RequestBudgets } from '../engine/engine';
 import { EngineError } from '../engine/errors';
-import { EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
+import { engineCompleter, EvalCase, parseCases, runCases, summarize } from '../engine/evaluate';
 import { loadModelPackage, PRECISIONS, verifyHashes } from '../engine/manifest';
 import { defaultModelDir } from '../engine/paths';
 import { PROVIDER_CHOICES } from '../engine/providers';
@@ -36,11 +36,15 @@ const finite: Parse<number> = (v, flag) => {
   return n;
 };
 
-const count: Parse<number> = (v, flag) => {
-  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new EngineError('input', `${flag} must be a whole number of at least 1, got "${v}".`);
-  return n;
-};
+/** Whole numbers from `min` up; large ones pass (the engine clamps budgets to the model's window). */
+function whole(min: number): Parse<number> {
+  return (v, flag) => {
+    const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new EngineError('input', `${flag} must be a whole number of at least ${min}, got "${v}".`);
+    return n;
+  };
+}
+const count = whole(1);
 
 const BUDGETS = Object.keys(COMPUTE_BUDGETS) as ComputeBudget[];
 const MODES = ['auto', ...COMPLETION_MODES] as const;
@@ -55,6 +59,11 @@ const OPTIONS = {
   threshold: finite,
   mode: oneOf(MODES),
   'max-tokens': count,
+  'max-lines': count,
+  'prefix-tokens': whole(0),
+  'suffix-tokens': whole(0),
+  'snippet-tokens': whole(0),
+  'time-limit': count,
   file: text,
   line: count,
   column: count,
@@ -65,18 +74,30 @@ const OPTIONS = {
   json: 'switch',
   details: 'switch',
   quick: 'switch',
+  'plain-dense': text,
 } as const;
 type Option = keyof typeof OPTIONS;
 type OptionValue<K extends Option> = (typeof OPTIONS)[K] extends Parse<infer T> ? T : true;
 
 const LOAD: Option[] = ['model', 'precision', 'provider', 'threads'];
-const REQUEST: Option[] = ['budget', 'threshold', 'mode', 'max-tokens'];
+/** The request's budgets by option; the engine fits them to the model's window. */
+const BUDGET_OPTIONS = {
+  'max-tokens': 'maxTokens',
+  'max-lines': 'maxLines',
+  'prefix-tokens': 'prefixTokens',
+  'suffix-tokens': 'suffixTokens',
+  'snippet-tokens': 'snippetTokens',
+  'time-limit': 'timeLimitMs',
+} as const satisfies Partial<Record<Option, keyof RequestBudgets>>;
+type BudgetOption = keyof typeof BUDGET_OPTIONS;
+const BUDGET_FLAGS = Object.keys(BUDGET_OPTIONS) as BudgetOption[];
+const REQUEST: Option[] = ['budget', 'threshold', 'mode', ...BUDGET_FLAGS];
 /** The options each command reads; anything else is refused rather than silently ignored. */
 const COMMANDS: Record<string, Option[]> = {
   complete: [...LOAD, ...REQUEST, 'file', 'line', 'column', 'json'],
   eval: [...LOAD, ...REQUEST, 'cases', 'json', 'details'],
   // bench loads both precisions itself and measures fixed thresholds.
-  bench: ['model', 'provider', 'threads', 'json', 'quick'],
+  bench: ['model', 'provider', 'threads', 'json', 'quick', 'plain-dense'],
   bpb: [...LOAD, 'budget', 'threshold', 'tokens', 'windows', 'seq-len', 'json'],
   verify: ['model'],
 };
@@ -125,12 +146,18 @@ function loadOptions(a: Args): LoadOptions {
 }
 
 function requestOptions(a: Args): Partial<CompletionRequest> {
-  return {
-    budget: opt(a, 'budget'),
-    threshold: opt(a, 'threshold'),
-    mode: opt(a, 'mode') ?? 'auto',
-    maxTokens: opt(a, 'max-tokens'),
-  };
+  const req: Partial<CompletionRequest> = { budget: opt(a, 'budget'), threshold: opt(a, 'threshold'), mode: opt(a, 'mode') ?? 'auto' };
+  for (const flag of BUDGET_FLAGS) req[BUDGET_OPTIONS[flag]] = opt(a, flag);
+  return req;
+}
+
+/** The budget options the engine lowered to fit the model, as `--flag asked -> used`. */
+function clampedOptions(a: Args, used: RequestBudgets): string[] {
+  return BUDGET_FLAGS.flatMap((flag) => {
+    const asked = opt(a, flag);
+    const got = used[BUDGET_OPTIONS[flag]];
+    return asked !== undefined && asked !== got ? [`--${flag} ${asked} -> ${got}`] : [];
+  });
 }
 
 async function withClient<T>(a: Args, fn: (c: EngineClient, info: EngineInfo) => Promise<T>): Promise<T> {
@@ -161,11 +188,13 @@ async function complete(a: Args): Promise<void> {
         flops: compute.flops, denseFlops: compute.denseFlops, computeSaved: compute.saved,
         kvEntriesSaved: compute.kvEntriesSaved, latencyMs: r.queueMs + timing.totalMs, queueMs: r.queueMs,
         prefillMs: timing.prefillMs, decodeMs: timing.decodeMs, tokensPerSecond: timing.tokensPerSecond,
-        promptTokens: timing.promptTokens, threshold: r.threshold, provider: r.provider, precision: r.precision,
+        promptTokens: timing.promptTokens, budgets: r.budgets, threshold: r.threshold, provider: r.provider, precision: r.precision,
         providerAttempts: info.attempts,
         perBlock: compute.perBlock,
       }));
     } else {
+      const clamped = clampedOptions(a, r.budgets);
+      if (clamped.length) console.error(`[clamped to the model's ${info.architecture.seq_len}-token window: ${clamped.join(', ')}]`);
       process.stdout.write(r.text + '\n');
       console.error(`[${r.tokens} tokens, ${(r.queueMs + r.timing.totalMs).toFixed(0)} ms, ${r.timing.tokensPerSecond.toFixed(0)} tok/s, ` +
         `compute saved ${(100 * r.compute.saved).toFixed(1)}% vs every block on, ${r.provider}/${r.precision}]`);
@@ -183,10 +212,7 @@ async function evaluate(a: Args): Promise<void> {
     throw new EngineError('input', (e as Error).message);
   }
   await withClient(a, async (c) => {
-    const rows = await runCases(cases, async (k, mode) => {
-      const r = await c.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, ...requestOptions(a), mode });
-      return { text: r.text, saved: r.compute.saved, ms: r.queueMs + r.timing.totalMs };
-    });
+    const rows = await runCases(cases, engineCompleter((req) => c.complete(req), requestOptions(a)));
     const report = summarize(rows);
     if (a.flags.has('json')) console.log(JSON.stringify(a.flags.has('details') ? { ...report, details: rows } : report));
     else {
@@ -200,11 +226,14 @@ async function evaluate(a: Args): Promise<void> {
 const HELP = `mod-complete <command> [options]
   complete --file F --line L --column C [--json]        complete at a 1-based cursor
   eval --cases F.jsonl [--json] [--details]             exact match / edit similarity on {id,prefix,suffix,target} lines
-  bench [--json] [--quick]                              routed vs every-block-on, quantized vs float, prefill, prompt reuse
+  bench [--json] [--quick] [--plain-dense DIR]          routed vs the plain dense graph (npm run bench makes DIR) and vs every
+                                                        block on, quantized vs float, prefill, prompt reuse
   bpb --tokens F [--windows N] [--seq-len N] [--json]   validation bits per byte with predictor routing
   verify                                                check the model files against their manifest hashes
 options: --model DIR --precision ${PRECISIONS.join('|')} --provider ${PROVIDER_CHOICES.join('|')} --threads N
-         --budget ${BUDGETS.join('|')} --threshold X --mode ${MODES.join('|')} --max-tokens N
+         --budget ${BUDGETS.join('|')} --threshold X --mode ${MODES.join('|')} --max-tokens N --max-lines N
+         --prefix-tokens N --suffix-tokens N --snippet-tokens N --time-limit MS (complete and eval; budgets over
+         what the model's window allows are lowered to fit, --time-limit to at most ${MAX_TIME_LIMIT_MS} ms)
          (each command takes only those it uses; bench and verify: --model, and bench --provider --threads)`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -218,20 +247,14 @@ export async function main(argv: string[]): Promise<number> {
         await evaluate(a);
         break;
       case 'bench': {
-        const report = await runBench({ ...loadOptions(a), quick: a.flags.has('quick') });
+        const report = await runBench({ ...loadOptions(a), quick: a.flags.has('quick'), plainDense: opt(a, 'plain-dense') });
         console.log(a.flags.has('json') ? JSON.stringify(report) : report.table);
         break;
       }
       case 'bpb': {
         const file = opt(a, 'tokens');
         if (!file) throw new EngineError('input', 'bpb needs --tokens FILE (uint16 token ids, as written by npm run shards).');
-        let buf: Buffer;
-        try {
-          buf = fs.readFileSync(file);
-        } catch (e) {
-          throw new EngineError('input', `Cannot read ${file}: ${(e as Error).message}`);
-        }
-        const tokens = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+        const tokens = readTokens(file);
         const engine = await CompletionEngine.load(loadOptions(a));
         const seqLen = opt(a, 'seq-len') ?? engine.info.architecture.seq_len;
         // Each window scores seqLen next-token predictions, so it needs seqLen + 1 tokens.

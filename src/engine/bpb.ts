@@ -1,6 +1,19 @@
 // Bits per byte of a model on a token file, with the inference routing the engine uses (the
 // predictor at a threshold): the measure behind quantized-vs-float and speed/quality comparisons.
+import * as fs from 'node:fs';
 import type { CompletionEngine } from './engine';
+import { EngineError } from './errors';
+
+/** A token file as `npm run shards` writes it: uint16 ids, little-endian. */
+export function readTokens(file: string): Uint16Array {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new EngineError('input', `Cannot read ${file}: ${(e as Error).message}`);
+  }
+  return new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+}
 
 export interface BpbResult { bitsPerByte: number; tokens: number; bytes: number; routedFraction: number }
 

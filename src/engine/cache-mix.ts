@@ -7,7 +7,7 @@ import { lookup, MIN_CONTEXT, type CachePrediction, type TokenChunk } from './ca
 import type { CompletionCaches } from './document-cache';
 
 export interface CacheWeights {
-  /** Largest weight of a cache whose longest match has 2, 3, 4, 5 tokens of context. */
+  /** Largest weight of a cache whose longest match has 2, 3, ... MAX_CONTEXT tokens of context. */
   byContext: number[];
   /** Occurrences at which a cache gets half its largest weight. */
   halfCount: number;
@@ -22,10 +22,11 @@ export interface CacheWeights {
  * long-context weight to copy an identifier from outside its window (test/cache-e2e.test.ts);
  * the earlier hand-set {0.2, 0.25, 0.35, 0.45} no longer does. Retune when the model changes.
  */
-export const DEFAULT_CACHE_WEIGHTS: CacheWeights = { byContext: [0.15, 0.25, 0.35, 0.7], halfCount: 0.25, workspace: 0.75 };
+export const DEFAULT_CACHE_WEIGHTS: CacheWeights = { byContext: [0.15, 0.2, 0.35, 0.4, 0.5, 0.6, 0.8], halfCount: 0.25, workspace: 0.75 };
 
 export function cacheWeight(p: CachePrediction, w: CacheWeights, factor = 1): number {
-  return factor * w.byContext[p.context - MIN_CONTEXT] * (p.count / (p.count + w.halfCount));
+  // Contexts longer than the weights list share its last weight.
+  return factor * w.byContext[Math.min(p.context - MIN_CONTEXT, w.byContext.length - 1)] * (p.count / (p.count + w.halfCount));
 }
 
 /** The mixture's probability of one token: `ps[i]`, `lambdas[i]` from the outermost part in. */

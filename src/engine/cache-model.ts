@@ -4,12 +4,14 @@
 // identifiers and idioms the model cannot see.
 //
 // Memory stays near the token count: a chunk keeps its ids, and an index from each bigram to its
-// last position plus a chain to the previous position with the same bigram. Contexts of 2..5
-// tokens (orders 3..6) are matched by walking that chain and extending each match backwards;
-// shorter contexts are left to the neural model, which knows them better.
+// last position plus a chain to the previous position with the same bigram. Contexts of 2..8
+// tokens (orders 3..9) are matched by walking that chain and extending each match backwards;
+// shorter contexts are left to the neural model, which knows them better. The long ones find
+// text the user is re-typing (a line copied from above, a repeated call), where the cache
+// should all but take over.
 
-/** Longest context matched, in tokens (order 6). */
-export const MAX_CONTEXT = 5;
+/** Longest context matched, in tokens (order 9). */
+export const MAX_CONTEXT = 8;
 /** Shortest context used (order 3): one token of context is noise next to the model. */
 export const MIN_CONTEXT = 2;
 /** Occurrences inspected per lookup and source: bounds latency for very common bigrams. */

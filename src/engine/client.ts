@@ -3,15 +3,19 @@
 // (AbortSignal); a cancelled request rejects with EngineError('cancelled').
 import './telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { CompletionRequest, CompletionResult, EngineInfo, LoadOptions } from './engine';
 import { EngineError } from './errors';
 import type { TextEdit } from './document-cache';
-import { DocumentRequest, FromWorker, nowMs, ToWorker } from './protocol';
+import { DocumentRequest, FromWorker, nowMs, ToWorker, WorkerRequest } from './protocol';
 
 export type TimedResult = CompletionResult & { queueMs: number };
 
 interface Pending { resolve: (v: any) => void; reject: (e: Error) => void }
+
+/** How long dispose() waits for the worker to finish its current token and exit before terminating it. */
+export const SHUTDOWN_GRACE_MS = 2000;
 
 export class EngineClient {
   private readonly worker: Worker;
@@ -19,16 +23,25 @@ export class EngineClient {
   private readonly latest = new Int32Array(this.control);
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private dead: Error | undefined;
+  private dead: EngineError | undefined;
+  private stopping = false;
+  /**
+   * Settles when the worker thread has ended: with the error its requests failed with when it
+   * ended on its own (a crash), undefined when dispose() ended it.
+   */
+  readonly exited: Promise<EngineError | undefined>;
 
   constructor(workerPath = path.join(__dirname, 'worker.js')) {
     this.worker = new Worker(workerPath, { workerData: { control: this.control } });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
-    this.worker.on('error', (e) => this.die(new EngineError('internal', `The engine worker failed: ${e.message}`)));
-    this.worker.on('exit', (code) => this.die(new EngineError('internal', `The engine worker exited (code ${code}).`)));
+    this.worker.on('error', (e) => this.die(new EngineError('crashed', `The engine worker failed: ${e.message}`)));
+    this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
+      this.die(new EngineError('crashed', `The engine worker stopped unexpectedly (exit code ${code}); the requests it was working on are lost.`));
+      resolve(this.stopping ? undefined : this.dead);
+    }));
   }
 
-  private die(e: Error): void {
+  private die(e: EngineError): void {
     this.dead ??= e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
@@ -44,7 +57,7 @@ export class EngineClient {
     else p.resolve(undefined);
   }
 
-  private post<T>(make: (id: number) => ToWorker, id = this.nextId++): Promise<T> {
+  private post<T>(make: (id: number) => WorkerRequest, id = this.nextId++): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -92,8 +105,27 @@ export class EngineClient {
     Atomics.store(this.latest, 0, this.nextId++);
   }
 
-  async dispose(): Promise<void> {
-    this.dead ??= new EngineError('internal', 'The engine was shut down.');
-    await this.worker.terminate();
+  /** Fault injection for tests: the worker exits with `code` as soon as it reads this, like a crash. */
+  simulateCrash(code = 70): void {
+    this.send({ type: 'exit', code });
+  }
+
+  private send(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  /**
+   * Stops the worker without terminating it inside a native run, which would abort the whole
+   * process: every request is cancelled, the worker stops at its next token, releases its session
+   * and exits. Only a worker that has not exited within `graceMs` is terminated.
+   */
+  async dispose(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    this.stopping = true;
+    this.die(new EngineError('cancelled', 'The engine was shut down.'));
+    this.cancelAll();
+    this.send({ type: 'shutdown' });
+    // Unreferenced: a worker that exits in time leaves no timer keeping the process alive.
+    const ended = await Promise.race([this.exited.then(() => true), sleep(graceMs, false, { ref: false })]);
+    if (!ended) await this.worker.terminate();
   }
 }

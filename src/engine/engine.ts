@@ -7,11 +7,11 @@ import { COMPUTE_BUDGETS, ComputeBudget } from './budgets';
 import { EngineError } from './errors';
 import { checkLoadedModel, loadModelPackage, ModelPackage, Precision } from './manifest';
 import { ModelSession } from './model-session';
-import { buildPrompt, CHARS_PER_TOKEN, prefixWindow, suffixWindow, type PromptSnippet } from './prompt';
+import { buildPrompt, CHARS_PER_TOKEN, PROMPT_OVERHEAD, prefixWindow, suffixWindow, type PromptSnippet } from './prompt';
 import { bestSnippet, snippetQuery, type SnippetSource } from './snippets';
 import { openSession, ProviderAttempt, ProviderChoice } from './providers';
 import { SPECIAL_IDS } from './special-tokens';
-import { applyStopRules, CompletionMode, stopContextFor } from './stop';
+import { applyStopRules, chooseMode, CompletionMode, stopContextFor } from './stop';
 import { CodeTokenizer, TokenStreamDecoder } from './tokenizer';
 import { TokenHealer } from './healing';
 import { CacheMixer, type CacheUse, type CacheWeights } from './cache-mix';
@@ -50,6 +50,64 @@ export interface CompletionRequest {
   cacheMix?: boolean;
   /** Prompt tokens a retrieved snippet may take (0: none); default SNIPPET_TOKENS. */
   snippetTokens?: number;
+  /** Milliseconds the completion may take before it stops with what it has; default DEFAULT_TIME_LIMIT_MS. */
+  timeLimitMs?: number;
+}
+
+/** The budgets a completion runs with, after `requestBudgets` has fitted them to the model. */
+export interface RequestBudgets {
+  maxTokens: number;
+  maxLines: number;
+  prefixTokens: number;
+  suffixTokens: number;
+  snippetTokens: number;
+  timeLimitMs: number;
+}
+
+/** A completion normally takes tens of milliseconds; this bounds a slow machine or a huge request. */
+export const DEFAULT_TIME_LIMIT_MS = 5000;
+/** The most a request may ask for: the worker runs one request at a time, the others wait. */
+export const MAX_TIME_LIMIT_MS = 30_000;
+/** Share of the window (after the prompt's fixed tokens) a completion may take: the rest is context. */
+const MAX_COMPLETION_SHARE = 0.75;
+
+const BUDGET_MINIMUMS = { maxTokens: 1, maxLines: 1, prefixTokens: 0, suffixTokens: 0, snippetTokens: 0, timeLimitMs: 1 } as const;
+
+/** The request's value of a budget: undefined, or a whole number at least its minimum. */
+function budgetOf(req: CompletionRequest, key: keyof RequestBudgets): number | undefined {
+  const v: unknown = req[key];
+  if (v === undefined) return undefined;
+  const min = BUDGET_MINIMUMS[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new EngineError('input', `${key} must be a whole number of at least ${min}, got ${String(v)}.`);
+  return v;
+}
+
+/**
+ * Every budget of a request fitted to the model's `seqLen`-token window, in the one place all
+ * callers (CLI, worker, extension) pass through: values below a budget's minimum, fractions and
+ * non-numbers are refused; larger values are clamped, so prompt plus completion always fit the
+ * window. The completion gets at most MAX_COMPLETION_SHARE of the window left after the prompt's
+ * fixed tokens, prefix and suffix the rest (scaled down alike when together they ask for more),
+ * a snippet at most half the prefix, lines at most one per token.
+ */
+export function requestBudgets(req: CompletionRequest, seqLen: number, mode: CompletionMode): RequestBudgets {
+  const usable = seqLen - PROMPT_OVERHEAD; // at least 2: the manifest check refuses smaller windows
+  const maxTokens = Math.min(budgetOf(req, 'maxTokens') ?? (mode === 'line' ? 48 : 160), Math.floor(usable * MAX_COMPLETION_SHARE));
+  const room = usable - maxTokens;
+  // By default a quarter of the room for the suffix, the rest for the prefix.
+  const suffix = Math.min(budgetOf(req, 'suffixTokens') ?? Math.floor(room * 0.25), room);
+  const prefix = Math.min(budgetOf(req, 'prefixTokens') ?? room - Math.floor(room * 0.25), room);
+  const scale = prefix + suffix > room ? room / (prefix + suffix) : 1;
+  const prefixTokens = Math.floor(prefix * scale);
+  return {
+    maxTokens,
+    maxLines: Math.min(budgetOf(req, 'maxLines') ?? 8, maxTokens),
+    prefixTokens,
+    suffixTokens: Math.floor(suffix * scale),
+    // A snippet's tokens come out of the prefix budget.
+    snippetTokens: Math.min(budgetOf(req, 'snippetTokens') ?? SNIPPET_TOKENS, Math.floor(prefixTokens / 2)),
+    timeLimitMs: Math.min(budgetOf(req, 'timeLimitMs') ?? DEFAULT_TIME_LIMIT_MS, MAX_TIME_LIMIT_MS),
+  };
 }
 
 /**
@@ -96,7 +154,9 @@ export interface CompletionResult {
   text: string;
   mode: CompletionMode;
   tokens: number;
-  stopReason: 'end-of-text' | 'stop-rule' | 'max-tokens';
+  stopReason: 'end-of-text' | 'stop-rule' | 'max-tokens' | 'time-limit';
+  /** The budgets it ran with (the request's, clamped to the model's window). */
+  budgets: RequestBudgets;
   threshold: number;
   provider: string;
   precision: Precision;
@@ -180,6 +240,14 @@ export class CompletionEngine {
     return new CompletionEngine(pkg, tokenizer, new ModelSession(ort, opened.session, arch), info);
   }
 
+  /**
+   * Characters on each side of the cursor a completion can read: the widest window its budgets
+   * allow plus the snippet search range. Callers holding a large document pass only these.
+   */
+  get contextChars(): number {
+    return this.info.architecture.seq_len * CHARS_PER_TOKEN + SNIPPET_SEARCH_CHARS;
+  }
+
   /** Non-special tokens whose text, after leading whitespace, begins with `start` (flags by id). */
   private tokensOpeningWith(start: string): Uint8Array {
     let banned = this.startBans.get(start);
@@ -217,18 +285,14 @@ export class CompletionEngine {
     const t0 = performance.now();
     const arch = this.info.architecture;
     const threshold = req.threshold ?? COMPUTE_BUDGETS[req.budget ?? 'balanced'];
-    const stopCtx = stopContextFor(req.prefix, req.suffix, req.mode ?? 'auto', req.maxLines ?? 8);
-    const maxTokens = req.maxTokens ?? (stopCtx.mode === 'line' ? 48 : 160);
-    // The model was trained on 512-token windows; keep prompt plus completion inside them.
-    const room = arch.seq_len - maxTokens - 16;
-    // No room would leave buildPrompt a negative token budget to trim the prompt down to.
-    if (room < 1) throw new EngineError('input', `maxTokens ${maxTokens} leaves no room for the prompt in the model's ${arch.seq_len}-token window; use at most ${arch.seq_len - 17}.`);
-    const budgets = {
-      prefixTokens: Math.min(req.prefixTokens ?? Math.floor(room * 0.75), room),
-      suffixTokens: Math.min(req.suffixTokens ?? Math.floor(room * 0.25), room),
-    };
-    // A snippet's tokens come out of the prefix budget, so the window it was searched around is the one used.
-    const snippetTokens = Math.max(0, Math.min(req.snippetTokens ?? SNIPPET_TOKENS, Math.floor(budgets.prefixTokens / 2)));
+    const mode = !req.mode || req.mode === 'auto' ? chooseMode(req.prefix, req.suffix) : req.mode;
+    // The model was trained on windows of seq_len tokens; prompt plus completion stay inside one.
+    const limits = requestBudgets(req, arch.seq_len, mode);
+    const { maxTokens, snippetTokens } = limits;
+    const deadline = t0 + limits.timeLimitMs;
+    const stopCtx = stopContextFor(req.prefix, req.suffix, mode, limits.maxLines);
+    const budgets = { prefixTokens: limits.prefixTokens, suffixTokens: limits.suffixTokens };
+    // The snippet is searched around the window that is left after it, the one the prompt uses.
     const narrowed = { ...budgets, prefixTokens: budgets.prefixTokens - snippetTokens };
     const snippet = snippetTokens > 0 ? retrieveSnippet(req, narrowed, snippetTokens, caches) : undefined;
     const prompt = await buildPrompt(this.tokenizer, req.path, { prefix: req.prefix, suffix: req.suffix }, snippet ? narrowed : budgets, snippet);
@@ -278,6 +342,11 @@ export class CompletionEngine {
         break;
       }
       if (isCancelled()) throw new EngineError('cancelled', 'cancelled');
+      // A bound on a slow machine or a stuck run: the worker must get to the next request.
+      if (performance.now() >= deadline) {
+        stopReason = 'time-limit';
+        break;
+      }
       r = await this.feed([next], threshold, meter);
       const last = meter.tokens[meter.tokens.length - 1];
       grid.push(arch.routed_blocks.map((b) => (last.blocks[b].ran ? 1 : 0)));
@@ -295,6 +364,7 @@ export class CompletionEngine {
       mode: stopCtx.mode,
       tokens: tokenTexts.length,
       stopReason,
+      budgets: limits,
       threshold,
       provider: this.info.provider,
       precision: this.info.precision,

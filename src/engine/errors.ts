@@ -3,7 +3,9 @@ export class EngineError extends Error {
   constructor(
     readonly code: 'model-missing' | 'model-corrupt' | 'model-version' | 'provider' | 'cancelled' | 'input' | 'internal'
       /** The worker does not hold the document version a request names: send the whole text again. */
-      | 'stale-document',
+      | 'stale-document'
+      /** The worker thread ended (crashed or exited) before the request finished. */
+      | 'crashed',
     message: string,
   ) {
     super(message);

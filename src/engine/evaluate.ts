@@ -1,4 +1,5 @@
 // Scoring completions against held-out targets (used by `mod-complete eval` and the reports).
+import type { CompletionRequest, CompletionResult } from './engine';
 import { editSimilarity, exactMatch, mean, percentile } from './metrics';
 import { postProcess } from './postprocess';
 
@@ -28,10 +29,25 @@ export interface EvalReport {
 export type Completer = (c: EvalCase, mode: 'line' | 'multiline') => Promise<{ text: string; saved: number; ms: number }>;
 
 /** Each case is a single-line completion at the end of its prefix, except cases marked multi-line. */
+export function caseMode(c: EvalCase): 'line' | 'multiline' {
+  return c.kind === 'multi-line' ? 'multiline' : 'line';
+}
+
+/** The completer `eval` and the reports share: the case's own prefix and suffix, its mode, and `options`. */
+export function engineCompleter(
+  complete: (req: CompletionRequest) => Promise<CompletionResult & { queueMs?: number }>,
+  options: Omit<CompletionRequest, 'prefix' | 'suffix' | 'path' | 'mode'> = {},
+): Completer {
+  return async (k, mode) => {
+    const r = await complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, ...options, mode });
+    return { text: r.text, saved: r.compute.saved, ms: (r.queueMs ?? 0) + r.timing.totalMs };
+  };
+}
+
 export async function runCases(cases: EvalCase[], complete: Completer): Promise<CaseResult[]> {
   const rows: CaseResult[] = [];
   for (const k of cases) {
-    const r = await complete(k, k.kind === 'multi-line' ? 'multiline' : 'line');
+    const r = await complete(k, caseMode(k));
     const text = postProcess(r.text, { prefix: k.prefix, suffix: k.suffix });
     rows.push({ id: k.id, kind: k.kind, lang: k.lang, exact: exactMatch(text, k.target), similarity: editSimilarity(text, k.target), saved: r.saved, ms: r.ms, completion: text });
   }

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './errors';
+import { blockIo, BlockIoKind, GRAPH_INPUTS, GRAPH_LOGITS } from './graph-io';
+import { PROMPT_OVERHEAD } from './prompt';
 
 export const SUPPORTED_FORMAT_VERSION = 1;
 
@@ -89,6 +91,8 @@ function readManifest(mpath: string): Manifest {
   }
 }
 
+export const MIN_SEQ_LEN = PROMPT_OVERHEAD + 2;
+
 const SIZE_FIELDS = ['vocab_size', 'd_model', 'n_layer', 'n_head', 'head_dim', 'seq_len'] as const;
 
 /** The types the engine relies on: a hand-edited manifest would otherwise fail far from the cause. */
@@ -97,6 +101,8 @@ function checkArchitectureFields(a: Architecture | undefined, mpath: string): vo
     `${mpath}: ${field} ${value === undefined ? 'is missing' : `is ${JSON.stringify(value)}`}; it must be ${want}.`);
   if (typeof a !== 'object' || a === null) throw bad('architecture', a, 'an object');
   for (const k of SIZE_FIELDS) if (!Number.isInteger(a[k]) || a[k] <= 0) throw bad(`architecture.${k}`, a[k], 'a positive integer');
+  // A smaller window cannot hold a prompt's fixed tokens plus one token each of context and completion.
+  if (a.seq_len < MIN_SEQ_LEN) throw bad('architecture.seq_len', a.seq_len, `at least ${MIN_SEQ_LEN}`);
   const blocks: unknown = a.routed_blocks;
   if (!Array.isArray(blocks) || !blocks.every((b) => Number.isInteger(b) && b >= 0 && b < a.n_layer)) {
     throw bad('architecture.routed_blocks', blocks, `a list of block indices below architecture.n_layer (${a.n_layer})`);
@@ -126,11 +132,11 @@ export function loadModelPackage(dir: string, precision: Precision = 'q4'): Mode
 export interface GraphValue { name: string; shape?: ReadonlyArray<number | string> }
 
 /** Graph inputs every MoD Complete decoding graph has, besides the per-block caches. */
-const FIXED_INPUTS = ['input_ids', 'positions', 'threshold', 'logit_rows', 'dense_mask'];
+const FIXED_INPUTS = Object.values(GRAPH_INPUTS);
 
-/** Indices i of the names `${prefix}_${i}`, sorted. */
-function indicesOf(names: Iterable<string>, prefix: string): number[] {
-  const re = new RegExp(`^${prefix}_(\\d+)$`);
+/** Indices i of the per-block names of this kind (`past_k_${i}`...), sorted. */
+function indicesOf(names: Iterable<string>, kind: BlockIoKind): number[] {
+  const re = new RegExp(`^${blockIo(kind, 0).slice(0, -1)}(\\d+)$`);
   return [...names].flatMap((n) => re.exec(n)?.slice(1).map(Number) ?? []).sort((a, b) => a - b);
 }
 
@@ -149,34 +155,34 @@ export function checkLoadedModel(pkg: ModelPackage, graph: { inputs: readonly Gr
   const inputs = new Map(graph.inputs.map((v) => [v.name, v]));
   const outputs = new Map(graph.outputs.map((v) => [v.name, v]));
   const onnx = pkg.onnxPath;
-  const missing = [...FIXED_INPUTS.filter((n) => !inputs.has(n)), ...(outputs.has('logits') ? [] : ['logits'])];
+  const missing = [...FIXED_INPUTS.filter((n) => !inputs.has(n)), ...(outputs.has(GRAPH_LOGITS) ? [] : [GRAPH_LOGITS])];
   if (missing.length) {
     throw new EngineError('model-corrupt', `${onnx} is not a MoD Complete decoding graph (no ${missing.join(', ')}). Reinstall the model.`);
   }
   const layers = Array.from({ length: arch.n_layer }, (_, i) => i);
-  for (const [where, names, prefixes] of [['input', inputs, ['past_k', 'past_v']], ['output', outputs, ['new_k', 'new_v']]] as const) {
-    for (const prefix of prefixes) {
-      const found = indicesOf(names.keys(), prefix);
+  for (const [where, names, kinds] of [['input', inputs, ['pastK', 'pastV']], ['output', outputs, ['newK', 'newV']]] as const) {
+    for (const kind of kinds) {
+      const found = indicesOf(names.keys(), kind);
       if (!sameList(found, layers)) {
         const first = layers.find((i) => !found.includes(i));
-        const detail = first !== undefined ? `${where} '${prefix}_${first}' is missing` : `${where} '${prefix}_${found.find((i) => i >= arch.n_layer)}' is not in the manifest`;
+        const detail = first !== undefined ? `${where} '${blockIo(kind, first)}' is missing` : `${where} '${blockIo(kind, found.find((i) => i >= arch.n_layer)!)}' is not in the manifest`;
         throw mismatch(onnx, 'n_layer', `the manifest says ${arch.n_layer} blocks, the graph has ${found.length} (${detail})`);
       }
     }
   }
   const routed = [...arch.routed_blocks].sort((a, b) => a - b);
-  for (const [where, names, prefix] of [['input', inputs, 'past_mask'], ['output', outputs, 'route_prob']] as const) {
-    const found = indicesOf(names.keys(), prefix);
+  for (const [where, names, kind] of [['input', inputs, 'pastMask'], ['output', outputs, 'routeProb']] as const) {
+    const found = indicesOf(names.keys(), kind);
     if (!sameList(found, routed)) {
-      throw mismatch(onnx, 'routed_blocks', `the manifest routes blocks [${routed.join(', ')}], the graph has ${prefix} ${where}s for blocks [${found.join(', ')}]`);
+      throw mismatch(onnx, 'routed_blocks', `the manifest routes blocks [${routed.join(', ')}], the graph has ${blockIo(kind, 0).slice(0, -2)} ${where}s for blocks [${found.join(', ')}]`);
     }
   }
-  const logitsWidth = outputs.get('logits')!.shape?.at(-1);
+  const logitsWidth = outputs.get(GRAPH_LOGITS)!.shape?.at(-1);
   if (typeof logitsWidth === 'number' && logitsWidth !== arch.vocab_size) {
     throw mismatch(onnx, 'vocab_size', `the manifest says ${arch.vocab_size}, the graph's logits have ${logitsWidth} columns`);
   }
   // A cache input is [n_head, positions, head_dim].
-  const [heads, , headDim] = inputs.get('past_k_0')!.shape ?? [];
+  const [heads, , headDim] = inputs.get(blockIo('pastK', 0))!.shape ?? [];
   if (typeof heads === 'number' && heads !== arch.n_head) throw mismatch(onnx, 'n_head', `the manifest says ${arch.n_head}, the graph's caches have ${heads} heads`);
   if (typeof headDim === 'number' && headDim !== arch.head_dim) throw mismatch(onnx, 'head_dim', `the manifest says ${arch.head_dim}, the graph's caches have ${headDim}`);
   if (tokenizerSize !== arch.vocab_size) {

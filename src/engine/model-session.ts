@@ -4,6 +4,7 @@
 import type * as ortTypes from 'onnxruntime-node';
 import type { BlockStep } from './accounting';
 import { BlockCache } from './kv-cache';
+import { blockIo, GRAPH_INPUTS, GRAPH_LOGITS } from './graph-io';
 import type { Architecture } from './manifest';
 
 type Ort = typeof ortTypes;
@@ -61,16 +62,16 @@ export class ModelSession {
     const hd = arch.head_dim;
     const denseCache = this.caches.find((_, i) => !this.routedSet.has(i))!;
     const feeds: Record<string, ortTypes.Tensor> = {
-      input_ids: new ort.Tensor('int64', idsArr, [T]),
-      positions: new ort.Tensor('int64', pos, [T]),
-      threshold: new ort.Tensor('float32', Float32Array.of(threshold), [1]),
-      logit_rows: new ort.Tensor('int64', rowIdx, [rows]),
-      dense_mask: new ort.Tensor('float32', denseCache.mask, [denseCache.cap]),
+      [GRAPH_INPUTS.ids]: new ort.Tensor('int64', idsArr, [T]),
+      [GRAPH_INPUTS.positions]: new ort.Tensor('int64', pos, [T]),
+      [GRAPH_INPUTS.threshold]: new ort.Tensor('float32', Float32Array.of(threshold), [1]),
+      [GRAPH_INPUTS.logitRows]: new ort.Tensor('int64', rowIdx, [rows]),
+      [GRAPH_INPUTS.denseMask]: new ort.Tensor('float32', denseCache.mask, [denseCache.cap]),
     };
     this.caches.forEach((c, i) => {
-      feeds[`past_k_${i}`] = new ort.Tensor('float32', c.k, [H, c.cap, hd]);
-      feeds[`past_v_${i}`] = new ort.Tensor('float32', c.v, [H, c.cap, hd]);
-      if (this.routedSet.has(i)) feeds[`past_mask_${i}`] = new ort.Tensor('float32', c.mask, [c.cap]);
+      feeds[blockIo('pastK', i)] = new ort.Tensor('float32', c.k, [H, c.cap, hd]);
+      feeds[blockIo('pastV', i)] = new ort.Tensor('float32', c.v, [H, c.cap, hd]);
+      if (this.routedSet.has(i)) feeds[blockIo('pastMask', i)] = new ort.Tensor('float32', c.mask, [c.cap]);
     });
     const out = await this.session.run(feeds);
     const routed = new Map<number, Uint8Array>();
@@ -78,11 +79,11 @@ export class ModelSession {
     const thr = Math.fround(threshold);
     const positions = Array.from({ length: T }, (_, t) => start + t);
     this.caches.forEach((c, i) => {
-      const nk = out[`new_k_${i}`];
+      const nk = out[blockIo('newK', i)];
       const n = nk.dims[1] as number;
       let selPositions: number[] = positions;
       if (this.routedSet.has(i)) {
-        const p = out[`route_prob_${i}`].data as Float32Array;
+        const p = out[blockIo('routeProb', i)].data as Float32Array;
         const sel = new Uint8Array(T);
         selPositions = [];
         for (let t = 0; t < T; t++) if (p[t] > thr) {
@@ -97,9 +98,9 @@ export class ModelSession {
         const ran = !this.routedSet.has(i) || routed.get(i)![t] === 1;
         steps[t].push({ ran, keys: ran ? c.len + ++j : 0 });
       }
-      c.append(nk.data as Float32Array, out[`new_v_${i}`].data as Float32Array, n, selPositions);
+      c.append(nk.data as Float32Array, out[blockIo('newV', i)].data as Float32Array, n, selPositions);
     });
     this.length += T;
-    return { logits: out['logits'].data as Float32Array, routed, steps };
+    return { logits: out[GRAPH_LOGITS].data as Float32Array, routed, steps };
   }
 }

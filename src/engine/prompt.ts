@@ -45,6 +45,12 @@ export function suffixWindow(suffix: string, maxChars: number): string {
 
 export interface Prompt { tokens: number[]; prefixTokens: number; suffixTokens: number; snippetTokens: number; prefixText: string; suffixText: string }
 
+/** Tokens of the header (the path's tail) a prompt keeps: a long path must not push it past the window. */
+export const HEADER_TOKENS = 12;
+
+/** Prompt tokens besides prefix, suffix and snippet: the file separator, the header and three FIM markers. */
+export const PROMPT_OVERHEAD = HEADER_TOKENS + 4;
+
 /** ~3 characters per token on code (measured 2.9 on the validation split); prompts trim by tokens after. */
 export const CHARS_PER_TOKEN = 3;
 
@@ -60,9 +66,11 @@ export async function buildPrompt(tok: CodeTokenizer, path: string, ctx: Context
   let prefixText = prefixWindow(ctx.prefix, budgets.prefixTokens * CHARS_PER_TOKEN);
   let suffixText = suffixWindow(ctx.suffix, budgets.suffixTokens * CHARS_PER_TOKEN);
   let [header, prefix, suffix, snippetHeader, snippetBody] = await tok.encodeMany([headerText(path), prefixText, suffixText, headerText(snippet?.path ?? ''), snippet?.text ?? '']);
+  header = header.slice(-HEADER_TOKENS);
   while (prefix.length > budgets.prefixTokens) {
     const nl = prefixText.indexOf('\n');
-    prefixText = nl >= 0 && nl < prefixText.length - 1 ? prefixText.slice(nl + 1) : prefixText.slice(Math.floor(prefixText.length / 4));
+    // Cut at least one character: a short line of many tokens would otherwise never shrink.
+    prefixText = nl >= 0 && nl < prefixText.length - 1 ? prefixText.slice(nl + 1) : prefixText.slice(Math.max(1, Math.floor(prefixText.length / 4)));
     prefix = await tok.encode(prefixText);
   }
   while (suffix.length > budgets.suffixTokens) {

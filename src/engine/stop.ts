@@ -110,7 +110,8 @@ export function applyStopRules(text: string, ctx: StopContext): number | undefin
     const c = rule(text, ctx);
     if (c !== undefined && (cut === undefined || c < cut)) cut = c;
   }
-  return cut;
+  // Rules cut at a line's `\n`; in CRLF text its `\r` goes too, or a lone `\r` is left behind.
+  return cut !== undefined && text[cut - 1] === '\r' ? cut - 1 : cut;
 }
 
 /** Completion mode for a cursor: one line when code sits right of the cursor; several lines only

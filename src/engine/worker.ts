@@ -2,19 +2,22 @@
 // model lives here and the caller's thread (the editor's extension host) never waits on it.
 // Requests run one at a time; the newest wins: `latest` (shared memory) holds the newest request
 // id, and a running completion stops before its next token once a newer one arrives.
+// run() blocks this thread, so messages are only ever handled between native runs: a shutdown
+// or a test's exit never lands inside one (terminating a thread there aborts the whole process).
 import './telemetry'; // first: turns onnxruntime telemetry off before it loads
 import { parentPort, workerData } from 'node:worker_threads';
 import { DocumentStore } from './document-cache';
 import { CompletionEngine, type CompletionResult } from './engine';
 import { EngineError } from './errors';
-import { DocumentRequest, FromWorker, nowMs, ToWorker } from './protocol';
+import { DocumentRequest, FromWorker, nowMs, ToWorker, WorkerRequest } from './protocol';
 
 const latest = new Int32Array(workerData.control as SharedArrayBuffer);
 let engine: CompletionEngine | undefined;
 // Documents synced by the editor; edits arrive in order with the requests, so a request sees its version.
 const store = new DocumentStore((texts) => engine!.tokenizer.encodeMany(texts));
-const queue: ToWorker[] = [];
+const queue: WorkerRequest[] = [];
 let busy = false;
+let stopping = false;
 
 function send(m: FromWorker): void {
   parentPort!.postMessage(m);
@@ -25,7 +28,7 @@ function fail(id: number, e: unknown): void {
   send({ type: 'error', id, code, message: e instanceof Error ? e.message : String(e) });
 }
 
-async function handle(m: ToWorker): Promise<void> {
+async function handle(m: WorkerRequest): Promise<void> {
   if (m.type === 'load') {
     engine = await CompletionEngine.load(m.opts);
     send({ type: 'loaded', id: m.id, info: engine.info });
@@ -56,11 +59,11 @@ async function completeInDocument(e: CompletionEngine, req: DocumentRequest, isC
   const { uri, version, offset } = req.document;
   const doc = store.get(uri);
   if (!doc || doc.version !== version) throw new EngineError('stale-document', `${uri} version ${version} is not synced.`);
-  const text = doc.text;
-  if (offset < 0 || offset > text.length) throw new EngineError('input', `Offset ${offset} is outside ${uri}.`);
+  if (offset < 0 || offset > doc.length) throw new EngineError('input', `Offset ${offset} is outside ${uri}.`);
   const caches = await store.prepare(uri, offset);
   const { document: _ref, ...rest } = req;
-  return e.complete({ ...rest, prefix: text.slice(0, offset), suffix: text.slice(offset) }, isCancelled, caches);
+  // Only the text the completion can read, not a join of the whole document per request.
+  return e.complete({ ...rest, ...doc.around(offset, e.contextChars) }, isCancelled, caches);
 }
 
 async function pump(): Promise<void> {
@@ -75,9 +78,28 @@ async function pump(): Promise<void> {
     }
   }
   busy = false;
+  if (stopping) await stop();
+}
+
+/** Releases the model's native memory, then ends the thread; only called between requests. */
+async function stop(): Promise<void> {
+  try {
+    await engine?.model.session.release();
+  } finally {
+    process.exit(0);
+  }
 }
 
 parentPort!.on('message', (m: ToWorker) => {
+  if (m.type === 'exit') process.exit(m.code);
+  if (m.type === 'shutdown') {
+    if (stopping) return;
+    // The client has rejected everything it sent: nothing queued needs an answer.
+    stopping = true;
+    queue.length = 0;
+    if (!busy) void stop();
+    return;
+  }
   queue.push(m);
   void pump();
 });

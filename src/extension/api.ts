@@ -2,7 +2,8 @@
 import type { CacheUse } from '../engine/cache-mix';
 import type { ComputeGrid } from '../engine/engine';
 
-export type ExtensionStatus = 'loading' | 'ready' | 'generating' | 'disabled' | 'error';
+/** 'restarting': the engine worker stopped and a new one is being started (see error). */
+export type ExtensionStatus = 'loading' | 'ready' | 'generating' | 'disabled' | 'restarting' | 'error';
 
 /** One suggestion (inline or generated) as the status bar and the compute panel show it. */
 export interface SuggestionRecord {
@@ -37,7 +38,7 @@ export interface StateSnapshot {
   status: ExtensionStatus;
   /** Execution provider in use (cpu, cuda, webgpu, dml, coreml). */
   provider?: string;
-  /** Why the model could not load, when status is 'error'. */
+  /** Why the model could not load, when status is 'error'; why the worker stopped, when 'restarting'. */
   error?: string;
   /** The status bar item's text as shown. */
   statusText: string;

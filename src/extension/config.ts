@@ -1,6 +1,9 @@
 // Settings under modComplete.*, read in one place.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ComputeBudget } from '../engine/budgets';
+import { packageRoot } from '../engine/paths';
 import type { ProviderChoice } from '../engine/providers';
 
 export interface Settings {
@@ -16,8 +19,24 @@ export interface Settings {
   suffixTokens: number;
 }
 
+type NumberKey = 'maxTokens' | 'maxLines' | 'debounceMs' | 'prefixTokens' | 'suffixTokens';
+
+/** The number settings' schemas (package.json): the one place their defaults and bounds are written. */
+let schemas: Record<string, { default: number; minimum: number; maximum: number }> | undefined;
+
+function schemaOf(key: NumberKey): { default: number; minimum: number; maximum: number } {
+  schemas ??= JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).contributes.configuration.properties;
+  return schemas![`modComplete.${key}`];
+}
+
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration('modComplete');
+  // VS Code only warns about values outside the schema: a hand-edited settings.json may hold -1 or 1e9.
+  const bounded = (key: NumberKey): number => {
+    const { default: dflt, minimum, maximum } = schemaOf(key);
+    const v = c.get<unknown>(key);
+    return typeof v === 'number' && Number.isFinite(v) ? Math.min(maximum, Math.max(minimum, Math.round(v))) : dflt;
+  };
   // modelPath and provider are machine-scoped: only the user's own settings may set them.
   const machine = <T>(key: string, dflt: T): T => {
     const i = c.inspect<T>(key);
@@ -29,11 +48,11 @@ export function readSettings(): Settings {
     modelPath: machine('modelPath', ''),
     provider: machine<ProviderChoice>('provider', 'auto'),
     computeBudget: c.get('computeBudget', 'balanced'),
-    maxTokens: c.get('maxTokens', 64),
-    maxLines: c.get('maxLines', 8),
-    debounceMs: c.get('debounceMs', 120),
-    prefixTokens: c.get('prefixTokens', 300),
-    suffixTokens: c.get('suffixTokens', 80),
+    maxTokens: bounded('maxTokens'),
+    maxLines: bounded('maxLines'),
+    debounceMs: bounded('debounceMs'),
+    prefixTokens: bounded('prefixTokens'),
+    suffixTokens: bounded('suffixTokens'),
   };
 }
 

@@ -20,11 +20,18 @@ export class DocumentSync implements vscode.Disposable {
   private client: EngineClient | undefined;
   private readonly subs: vscode.Disposable[];
 
-  constructor(private readonly getClient: () => EngineClient | undefined) {
+  /** `onDidRestart`: a crashed worker was replaced; its documents go over again at once, so their caches are back for the next request. */
+  constructor(private readonly getClient: () => EngineClient | undefined, onDidRestart: vscode.Event<void>) {
     this.subs = [
       vscode.workspace.onDidChangeTextDocument((e) => this.changed(e)),
       vscode.workspace.onDidCloseTextDocument((d) => this.closed(d)),
+      onDidRestart(() => this.resend()),
     ];
+  }
+
+  private resend(): void {
+    const client = this.current();
+    if (client) for (const d of vscode.workspace.textDocuments) if (syncable(d)) this.ensure(client, d);
   }
 
   /** A reloaded model is a new worker with no documents. */

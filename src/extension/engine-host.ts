@@ -1,27 +1,40 @@
 // Owns the engine worker for the extension: loads the model in the background with progress,
-// reloads it when the model path or provider changes, and tracks the state the status bar shows.
+// reloads it when the model path or provider changes (the old worker shut down gracefully first),
+// restarts a crashed worker (EngineSupervisor), and tracks the state the status bar shows.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineClient } from '../engine/client';
+import type { EngineClient } from '../engine/client';
 import type { EngineInfo } from '../engine/engine';
+import type { EngineError } from '../engine/errors';
 import { DEFAULT_MODEL_NAME } from '../engine/paths';
+import { EngineSupervisor } from '../engine/supervisor';
 import type { ExtensionStatus } from './api';
 import { readSettings } from './config';
 
 export class EngineHost implements vscode.Disposable {
-  client: EngineClient | undefined;
+  private engine: EngineSupervisor | undefined;
   info: EngineInfo | undefined;
   status: ExtensionStatus = 'loading';
   error: string | undefined;
+  /** The crash the engine last recovered from, for the status bar. */
+  recovered: { error: string; at: Date } | undefined;
   private loading: Promise<void> = Promise.resolve();
   private busy = 0;
   /** A Generate Code request is running: inline requests wait rather than cancel it (newest wins otherwise). */
   generationInFlight = false;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
+  private readonly restarted = new vscode.EventEmitter<void>();
+  /** A crashed worker was replaced by a new one, which holds no documents yet. */
+  readonly onDidRestart = this.restarted.event;
 
   constructor(private readonly extensionPath: string, private readonly log: vscode.LogOutputChannel) {}
+
+  /** The worker with the model loaded; undefined while loading or restarting. */
+  get client(): EngineClient | undefined {
+    return this.engine?.client;
+  }
 
   modelDir(): string {
     const configured = readSettings().modelPath.trim();
@@ -45,9 +58,9 @@ export class EngineHost implements vscode.Disposable {
   }
 
   private async doLoad(): Promise<void> {
-    await this.client?.dispose();
-    this.client = undefined;
+    await this.stopEngine();
     this.info = undefined;
+    this.recovered = undefined;
     this.set('loading');
     const s = readSettings();
     const modelDir = this.modelDir();
@@ -56,21 +69,54 @@ export class EngineHost implements vscode.Disposable {
       async (progress) => {
         try {
           progress.report({ message: path.basename(modelDir) });
-          const client = new EngineClient(path.join(this.extensionPath, 'dist', 'worker.js'));
-          const info = await client.load({ modelDir, provider: s.provider, precision: 'q4', threads: 1 });
-          this.client = client;
+          const engine = new EngineSupervisor({ modelDir, provider: s.provider, precision: 'q4', threads: 1 }, {
+            crashed: (e, retryInMs) => this.crashed(e, retryInMs),
+            restarted: (info) => this.restartedWith(info),
+            gaveUp: (e) => this.fail('engine worker', e.message),
+          }, path.join(this.extensionPath, 'dist', 'worker.js'));
+          const info = await engine.start();
+          this.engine = engine;
           this.info = info;
           for (const a of info.attempts) this.log.info(`provider ${a.provider}: ${a.ok ? 'loaded' : 'passed over: ' + a.reason} (${a.ms.toFixed(0)} ms)`);
           this.log.info(`model ${info.model} (${info.precision}) ready on ${info.provider} in ${info.loadMs.toFixed(0)} ms`);
           this.set(readSettings().enable ? 'ready' : 'disabled');
         } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
-          this.log.error(`model load failed: ${msg}`);
-          this.set('error', msg);
-          void this.offerFix(msg);
+          this.fail('model load', e instanceof Error ? e.message : String(e));
         }
       },
     );
+  }
+
+  private fail(what: string, msg: string): void {
+    this.log.error(`${what} failed: ${msg}`);
+    this.set('error', msg);
+    void this.offerFix(msg);
+  }
+
+  private crashed(e: EngineError, retryInMs: number): void {
+    this.log.error(`${e.message} Restarting it in ${retryInMs} ms.`);
+    this.set('restarting', e.message);
+  }
+
+  private restartedWith(info: EngineInfo): void {
+    this.info = info;
+    this.recovered = { error: this.error ?? 'unknown error', at: new Date() };
+    this.log.info(`engine worker restarted: model ${info.model} ready on ${info.provider} in ${info.loadMs.toFixed(0)} ms`);
+    this.set(readSettings().enable ? 'ready' : 'disabled');
+    this.restarted.fire();
+  }
+
+  /** Shuts the worker down gracefully (see EngineClient.dispose); the host can then exit safely. */
+  private async stopEngine(): Promise<void> {
+    const engine = this.engine;
+    this.engine = undefined;
+    await engine?.dispose();
+  }
+
+  /** Waits for a load in progress, then shuts its worker down: what deactivate() waits for. */
+  async shutdown(): Promise<void> {
+    await this.loading;
+    await this.stopEngine();
   }
 
   private async offerFix(msg: string): Promise<void> {
@@ -99,7 +145,8 @@ export class EngineHost implements vscode.Disposable {
   }
 
   dispose(): void {
-    void this.client?.dispose();
+    void this.shutdown();
     this.changed.dispose();
+    this.restarted.dispose();
   }
 }

@@ -32,13 +32,16 @@ async function pickBudget(): Promise<void> {
   if (pick) await update('computeBudget', pick.label);
 }
 
+let activeHost: EngineHost | undefined;
+
 export function activate(context: vscode.ExtensionContext): ModCompleteApi {
   const log = vscode.window.createOutputChannel('MoD Complete', { log: true });
   const host = new EngineHost(context.extensionPath, log);
+  activeHost = host;
   const history = new SuggestionHistory();
   const status = new StatusBar(host, history);
   const panel = new ComputePanel(context.extensionUri, host, history);
-  const sync = new DocumentSync(() => host.client);
+  const sync = new DocumentSync(() => host.client, host.onDidRestart);
   const provider = new InlineProvider(host, sync, history, log);
 
   const menu = async () => {
@@ -95,7 +98,8 @@ export function activate(context: vscode.ExtensionContext): ModCompleteApi {
   };
 }
 
-export function deactivate(): void {
-  // Disposables in context.subscriptions stop the worker.
+/** VS Code waits for this: the worker finishes its token and releases its session before the host exits. */
+export function deactivate(): Promise<void> | undefined {
+  return activeHost?.shutdown();
 }
 

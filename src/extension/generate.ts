@@ -3,7 +3,8 @@
 // undo step, with progress and cancellation, and accounted like any suggestion.
 import * as vscode from 'vscode';
 import { isCancelled } from '../engine/errors';
-import { postProcess } from '../engine/postprocess';
+import { generationLead } from '../engine/indent';
+import { postProcess, ruleContext } from '../engine/postprocess';
 import { readSettings } from './config';
 import type { EngineHost } from './engine-host';
 import type { SuggestionHistory } from './history';
@@ -44,15 +45,14 @@ export async function generateCode(host: EngineHost, history: SuggestionHistory,
   }));
   if (!instruction?.trim()) return false;
   const at = selectedComment ? editor.selection.end : editor.selection.active;
-  const line = doc.lineAt(at.line).text;
-  const indent = /^\s*/.exec(line)![0];
-  // Start on a fresh line; without a selected comment, write the instruction as one first.
-  const lead = (at.character > indent.length || selectedComment ? '\n' + indent : '') +
-    (selectedComment ? '' : `${commentPrefix(doc.languageId)} ${instruction.trim()}\n${indent}`);
   const text = doc.getText();
   const offset = doc.offsetAt(at);
-  const prefix = text.slice(0, offset) + lead;
+  const before = text.slice(0, offset);
+  // Start on a line indented for the cursor's block; without a selected comment, write the instruction as one first.
   const suffix = text.slice(offset);
+  const { indent } = ruleContext({ prefix: before, suffix });
+  const lead = generationLead(before, indent, selectedComment ? undefined : `${commentPrefix(doc.languageId)} ${instruction.trim()}`);
+  const prefix = before + lead;
   const s = readSettings();
   const file = vscode.workspace.asRelativePath(doc.uri);
   return vscode.window.withProgress(

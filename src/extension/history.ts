@@ -11,6 +11,9 @@ export class SuggestionHistory {
   private nextId = 1;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
+  private readonly acceptedEmitter = new vscode.EventEmitter<SuggestionRecord>();
+  /** A suggestion the user kept (Tab on ghost text, or generated code). */
+  readonly onDidAccept = this.acceptedEmitter.event;
   /** Session totals over every suggestion shown, not only the kept ones. */
   private totalFlops = 0;
   private totalDense = 0;
@@ -47,6 +50,7 @@ export class SuggestionHistory {
     const rec = this.records.find((r) => r.id === id);
     if (rec && !rec.accepted) {
       rec.accepted = true;
+      this.acceptedEmitter.fire(rec);
       this.changed.fire();
     }
   }
@@ -71,5 +75,6 @@ export class SuggestionHistory {
 
   dispose(): void {
     this.changed.dispose();
+    this.acceptedEmitter.dispose();
   }
 }

@@ -1,17 +1,23 @@
 // Inline (ghost-text) completions: context around the cursor, an adaptive debounce, cancellation
 // on every keystroke, the newest request wins (the engine client cancels older ones), and
 // typed-ahead reuse: while the user types the first characters of the shown suggestion, the rest
-// is served at once without asking the engine.
+// is served at once without asking the engine. With the suggest widget open, the completion
+// continues the text of its selected item (VS Code shows only such items then).
 import * as vscode from 'vscode';
 import { checkText } from '../engine/document';
 import { isCancelled } from '../engine/errors';
 import { postProcess } from '../engine/postprocess';
+import { CHARS_PER_TOKEN, prefixWindow, suffixWindow } from '../engine/prompt';
 import { languageEnabled, readSettings } from './config';
 import type { DocumentSync } from './document-sync';
 import type { EngineHost } from './engine-host';
 import type { SuggestionHistory } from './history';
 
+/** A suggestion shown: `text` is inserted at `offset`, where the document began with `prefix`. */
 interface Shown { uri: string; offset: number; prefix: string; text: string; id: number }
+
+/** The last accepted insertion of a document, which ends at `end`. */
+interface Accepted { end: number; text: string }
 
 /** Debounce that waits longer while the user types fast (no work wasted between keystrokes). */
 export class AdaptiveDebounce {
@@ -42,18 +48,28 @@ function sleep(ms: number, token: vscode.CancellationToken): Promise<boolean> {
 
 export class InlineProvider implements vscode.InlineCompletionItemProvider {
   private shown: Shown | undefined;
+  private readonly accepted = new Map<string, Accepted>();
   private readonly debounce = new AdaptiveDebounce();
   private warned = new Set<string>();
 
-  constructor(private readonly host: EngineHost, private readonly sync: DocumentSync, private readonly history: SuggestionHistory, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly host: EngineHost, private readonly sync: DocumentSync, private readonly history: SuggestionHistory, private readonly log: vscode.LogOutputChannel) {
+    history.onDidAccept((rec) => {
+      const s = this.shown;
+      if (s && rec.id === s.id) this.accepted.set(s.uri, { end: s.offset + s.text.length, text: s.text });
+    });
+  }
 
-  /** The rest of the last suggestion when the user has typed its beginning since it was shown. */
-  private typedAhead(uri: string, offset: number, prefix: string): string | undefined {
+  /**
+   * What to insert at `start` from the last suggestion, when the document still holds what it
+   * was shown on and the text since then (typed, plus `lead`, the selected list item's text)
+   * begins it.
+   */
+  private typedAhead(uri: string, text: string, start: number, lead: string): string | undefined {
     const s = this.shown;
-    if (!s || s.uri !== uri || offset <= s.offset || offset - s.offset >= s.text.length) return undefined;
-    const typed = prefix.slice(s.offset);
-    if (prefix.slice(0, s.offset) !== s.prefix || !s.text.startsWith(typed)) return undefined;
-    return s.text.slice(typed.length);
+    if (!s || s.uri !== uri || start < s.offset) return undefined;
+    const typed = text.slice(s.offset, start) + lead;
+    if (!typed || typed.length >= s.text.length || !s.text.startsWith(typed) || text.slice(0, s.offset) !== s.prefix) return undefined;
+    return s.text.slice(start - s.offset);
   }
 
   async provideInlineCompletionItems(
@@ -75,12 +91,17 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       }
       return undefined;
     }
-    const offset = doc.offsetAt(pos);
-    const prefix = text.slice(0, offset);
-    const suffix = text.slice(offset);
+    // With the suggest list open, the item must begin with the selected entry's text and replace
+    // its range: complete as if that text were already in the document.
+    const selected = ctx.selectedCompletionInfo;
+    const range = selected?.range ?? new vscode.Range(pos, pos);
+    const lead = selected?.text ?? '';
+    const start = doc.offsetAt(range.start);
+    const prefix = text.slice(0, start) + lead;
+    const suffix = text.slice(doc.offsetAt(range.end));
     const uri = doc.uri.toString();
-    const rest = this.typedAhead(uri, offset, prefix);
-    if (rest) return [this.item(rest, pos, this.shown!.id)];
+    const rest = this.typedAhead(uri, text, start, lead);
+    if (rest) return [this.item(rest, range, this.shown!.id)];
     // Completing in the middle of a word rarely helps and mostly flickers.
     if (ctx.triggerKind === vscode.InlineCompletionTriggerKind.Automatic && /^\w/.test(suffix)) return undefined;
     if (ctx.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
@@ -90,18 +111,25 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     const sub = token.onCancellationRequested(() => abort.abort());
     try {
       const file = vscode.workspace.asRelativePath(doc.uri);
-      // The worker holds the document (synced edit by edit) and mixes its cache model into decoding.
-      const r = await this.host.track(this.sync.complete(doc, offset, {
-        path: file, mode: 'auto', maxTokens: s.maxTokens, maxLines: s.maxLines, budget: s.computeBudget,
+      const req = {
+        path: file, mode: 'auto' as const, maxTokens: s.maxTokens, maxLines: s.maxLines, budget: s.computeBudget,
         prefixTokens: s.prefixTokens, suffixTokens: s.suffixTokens,
-      }, abort.signal));
+      };
+      // The worker holds the document (synced edit by edit) and mixes its cache model into
+      // decoding; text that is not in the document yet goes with the request, in the windows the
+      // prompt can use.
+      const r = await this.host.track(selected
+        ? client.complete({ ...req, prefix: prefixWindow(prefix, s.prefixTokens * CHARS_PER_TOKEN), suffix: suffixWindow(suffix, s.suffixTokens * CHARS_PER_TOKEN) }, abort.signal)
+        : this.sync.complete(doc, start, req, abort.signal));
       if (token.isCancellationRequested) return undefined;
-      const shown = postProcess(r.text, { prefix, suffix });
+      const last = this.accepted.get(uri);
+      const justAccepted = last && last.end === start + lead.length && prefix.endsWith(last.text) ? last.text : undefined;
+      const completion = postProcess(r.text, { prefix, suffix, accepted: justAccepted });
       this.log.debug(`${file}:${pos.line + 1}:${pos.character + 1} ${r.tokens} tokens in ${(r.queueMs + r.timing.totalMs).toFixed(0)} ms, saved ${(100 * r.compute.saved).toFixed(1)}%, reused ${r.timing.reusedTokens}/${r.timing.promptTokens} prompt tokens`);
-      if (!shown) return undefined;
-      const rec = this.history.add('inline', file, shown, r);
-      this.shown = { uri, offset, prefix, text: shown, id: rec.id };
-      return [this.item(shown, pos, rec.id)];
+      if (!completion) return undefined;
+      const rec = this.history.add('inline', file, completion, r);
+      this.shown = { uri, offset: start, prefix: text.slice(0, start), text: lead + completion, id: rec.id };
+      return [this.item(lead + completion, range, rec.id)];
     } catch (e) {
       if (!isCancelled(e)) this.log.error(`completion failed: ${(e as Error).message}`);
       return undefined;
@@ -110,7 +138,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     }
   }
 
-  private item(text: string, pos: vscode.Position, id: number): vscode.InlineCompletionItem {
-    return new vscode.InlineCompletionItem(text, new vscode.Range(pos, pos), { command: 'modComplete.accepted', title: 'Accepted', arguments: [id] });
+  private item(text: string, range: vscode.Range, id: number): vscode.InlineCompletionItem {
+    return new vscode.InlineCompletionItem(text, range, { command: 'modComplete.accepted', title: 'Accepted', arguments: [id] });
   }
 }

@@ -1,6 +1,7 @@
-// The compute panel: a live list of recent suggestions with their accounting and, for the one
-// selected, where compute went (generated tokens x routed blocks). A webview with a strict
-// Content-Security-Policy (nonce'd script, no network) and theme colours.
+// The compute panel: where compute went for the latest (or the selected) suggestion (generated
+// tokens x routed blocks) above a bounded list of recent suggestions with their text and
+// accounting. A webview with a strict Content-Security-Policy (nonce'd script, no network) and
+// theme colours; the layout stacks so that it fits a split editor.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { EngineHost } from './engine-host';
@@ -36,9 +37,10 @@ export class ComputePanel implements vscode.Disposable {
 <link rel="stylesheet" href="${css}"><title>MoD Complete: Compute</title></head>
 <body>
 <header><h1>MoD Complete — compute</h1><div id="session"></div></header>
-<section><table id="suggestions"><thead><tr><th>time</th><th>file</th><th>kind</th><th>tokens</th><th>latency</th><th>tok/s</th><th>FLOPs run / every block on</th><th>saved</th><th>accepted</th></tr></thead><tbody></tbody></table>
-<p id="empty">No suggestions yet: type in an editor, or run “MoD Complete: Generate Code”.</p></section>
 <section id="detail"></section>
+<section><h2 id="list-title">Suggestions</h2><ol id="suggestions"></ol>
+<p id="empty">No suggestions yet: type in an editor, or run “MoD Complete: Generate Code”.</p>
+<button id="more" type="button" hidden></button></section>
 <script nonce="${nonce}" src="${js}"></script>
 </body></html>`;
     p.webview.onDidReceiveMessage((m) => m?.type === 'ready' && this.post());

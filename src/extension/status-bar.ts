@@ -42,6 +42,8 @@ export class StatusBar implements vscode.Disposable {
     switch (this.host.status) {
       case 'loading':
         return '$(loading~spin) MoD loading';
+      case 'restarting':
+        return '$(loading~spin) MoD restarting';
       case 'error':
         return '$(error) MoD error';
       case 'disabled':
@@ -56,10 +58,13 @@ export class StatusBar implements vscode.Disposable {
   update(): void {
     const h = this.host;
     this.item.text = this.text();
-    this.item.backgroundColor = h.status === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.item.backgroundColor = h.status === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
+      : h.status === 'restarting' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**MoD Complete** — local completions with Mixture-of-Depths: routed blocks run only for the tokens their predictor picks.\n\n');
     if (h.status === 'error') md.appendMarkdown(`Error: ${h.error}\n\n`);
+    if (h.status === 'restarting') md.appendMarkdown(`The engine worker stopped: ${h.error} Starting a new one…\n\n`);
+    else if (h.recovered) md.appendMarkdown(`Recovered at ${h.recovered.at.toLocaleTimeString()} after the engine worker stopped: ${h.recovered.error}\n\n`);
     if (h.info) md.appendMarkdown(`Model \`${h.info.model}\` (${h.info.precision}) on **${h.info.provider}** · budget **${readSettings().computeBudget}**\n\n`);
     const last = this.history.latest();
     if (last) {

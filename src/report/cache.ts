@@ -11,13 +11,15 @@ import * as path from 'node:path';
 import { DEFAULT_CACHE_WEIGHTS, type CacheWeights } from '../engine/cache-mix';
 import { DocumentStore, MAX_OTHER_DOCUMENTS } from '../engine/document-cache';
 import { CompletionEngine } from '../engine/engine';
-import { CaseResult, caseDocument, EvalCase, EvalReport, parseCases, runCases, summarize } from '../engine/evaluate';
+import { COMPUTE_BUDGETS } from '../engine/budgets';
+import { CaseResult, caseDocument, caseMode, EvalCase, EvalReport, parseCases, runCases, summarize } from '../engine/evaluate';
 import { percentile } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
 import { arg } from '../tools/argv';
 import { similarLineBaseline } from './quality';
 
-const THRESHOLD = 0.5;
+/** The shipped default budget's threshold. */
+const THRESHOLD = COMPUTE_BUDGETS.balanced;
 
 /** Files of the cases by path (a case's file is its full text with the target in place). */
 function caseFiles(cases: EvalCase[]): Map<string, { lang: string; text: string }> {
@@ -117,7 +119,7 @@ export async function pairedLatency(engine: CompletionEngine, cases: EvalCase[])
   const encode = (t: string[]) => engine.tokenizer.encodeMany(t);
   for (const k of cases) {
     const doc = caseDocument(k);
-    const req = { path: k.path ?? k.id, ...doc, mode: k.kind === 'multi-line' ? 'multiline' as const : 'line' as const, threshold: THRESHOLD };
+    const req = { path: k.path ?? k.id, ...doc, mode: caseMode(k), threshold: THRESHOLD };
     const store = new DocumentStore(encode);
     await store.open(k.id, k.lang ?? '', doc.prefix + doc.suffix).ready(encode);
     // Each completion prefills from scratch: the second must not reuse the first one's prompt.

@@ -6,9 +6,9 @@ import '../engine/telemetry'; // first: turns onnxruntime telemetry off before i
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeRun, DecodeRun } from '../cli/bench';
-import { bitsPerByte } from '../engine/bpb';
+import { bitsPerByte, readTokens } from '../engine/bpb';
 import { CompletionEngine } from '../engine/engine';
-import { parseCases, runCases, summarize } from '../engine/evaluate';
+import { engineCompleter, parseCases, runCases, summarize } from '../engine/evaluate';
 import { median } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
 import { DASHED, lineChart } from './svg';
@@ -33,8 +33,7 @@ async function main(): Promise<void> {
   const out = path.resolve(root, arg('--out', 'docs/reports'));
   if (process.argv.includes('--render-only')) return render(out, JSON.parse(fs.readFileSync(path.join(out, 'threshold-curve.json'), 'utf8')) as CurveData);
   const e = await CompletionEngine.load({ modelDir: path.resolve(arg('--model', defaultModelDir())), precision: 'q4', provider: 'cpu' });
-  const buf = fs.readFileSync(path.join(root, 'test/fixtures/val-sample.bin'));
-  const val = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+  const val = readTokens(path.join(root, 'test/fixtures/val-sample.bin'));
   const all = parseCases(fs.readFileSync(path.join(root, 'test/fixtures/heldout-cases.jsonl'), 'utf8'), 'cases');
   const n = Number(arg('--cases', '90'));
   const cases = all.filter((_, i) => i % Math.max(1, Math.floor(all.length / n)) === 0).slice(0, n);
@@ -49,10 +48,7 @@ async function main(): Promise<void> {
     const speed = speeds.get(thr)!;
     const bpb = await bitsPerByte(e, val, val.length / 513, 512, thr);
     e.reset();
-    const report = summarize(await runCases(cases, async (k, mode) => {
-      const r = await e.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, mode, threshold: thr });
-      return { text: r.text, saved: r.compute.saved, ms: r.timing.totalMs };
-    }));
+    const report = summarize(await runCases(cases, engineCompleter((req) => e.complete(req), { threshold: thr })));
     const row: CurveRow = {
       threshold: thr,
       tokensPerSecond: median(speed.map((s) => s.tokensPerSecond)),

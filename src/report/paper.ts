@@ -4,7 +4,7 @@
 // read from their manifests.
 //
 //   node out/src/report/paper.js [--in docs/reports/paper-comparison.json] [--out docs/reports]
-//     [--mod models/mod-complete-small] [--dense models/baselines/dense-d256-l8] [--step-time docs/reports/step-time.json]
+//     [--mod-record docs/reports/first-model-record.json] [--dense models/baselines/dense-d256-l8] [--step-time docs/reports/step-time.json]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../engine/paths';
@@ -75,6 +75,14 @@ export function evaluateClaims(runs: Run[]): Claim[] {
       const t = mod.summary.final.val_bpb_topk;
       const p = mod.summary.final.val_bpb_predictor;
       add('Sampling with the predictor instead of top-k costs little (< 1%)', p <= t * 1.01, `predictor ${p.toFixed(3)} vs top-k ${t.toFixed(3)} bits/byte (${p < t ? '' : '+'}${pct(p / t - 1)})`);
+    }
+    // The control: is MoD's gain from the routed blocks, or only from a shallower net seeing more tokens?
+    const shallow = get('dense-unrouted');
+    if (mod && shallow) {
+      const m = mod.summary.final.val_bpb_topk;
+      const s = shallow.summary.final.val_bpb_topk;
+      add('Control: the routed blocks add something (MoD beats a dense net of only its unrouted blocks at equal FLOPs)', m < s,
+        `MoD ${m.toFixed(3)} vs unrouted blocks only ${s.toFixed(3)} bits/byte (${m < s ? '' : '+'}${pct(m / s - 1)})`);
     }
     const bce = get('mod-router-bce');
     if (mod && bce) {
@@ -150,6 +158,31 @@ export function charts(runs: Run[]): Record<string, string> {
   };
 }
 
+/** Validation bits/byte (top-k) per budget and variant, and how MoD's predictor does: the README's view. */
+export function budgetTable(runs: Run[]): string {
+  const variants: [string, string][] = [['mod', 'MoD'], ['dense', 'dense'], ['dense-unrouted', 'dense, unrouted blocks only'], ['stochastic', 'stochastic'], ['mod-router-bce', 'MoD + router BCE']];
+  const rows = [...new Set(runs.map((r) => r.budget))].sort((x, y) => x - y).map((b) => {
+    const get = (v: string) => runs.find((r) => r.budget === b && r.variant === v);
+    const bpb = variants.map(([v]) => get(v)?.summary.final.val_bpb_topk);
+    const best = Math.min(...bpb.filter((x): x is number => x !== undefined));
+    const cells = bpb.map((x) => (x === undefined ? '–' : x === best ? `**${x.toFixed(3)}**` : x.toFixed(3)));
+    const mod = get('mod');
+    const dense = get('dense');
+    const ratio = mod && dense ? pct(mod.summary.forward_flops_per_token / dense.summary.forward_flops_per_token) : '–';
+    const pred = (r?: Run) => (r?.summary.final.pred_acc === undefined || r.summary.final.pred_recall === undefined ? '–' : `${pct(r.summary.final.pred_acc)} / ${pct(r.summary.final.pred_recall)}`);
+    return `| ${b.toExponential(1)} | ${cells.join(' | ')} | ${ratio} | ${pred(mod)} | ${pred(get('mod-router-bce'))} |`;
+  });
+  return [`| budget | ${variants.map(([, label]) => label).join(' | ')} | MoD FLOPs/token vs dense | predictor accuracy / recall (MoD) | (MoD + router BCE) |`,
+    `|---|${variants.map(() => '---|').join('')}---|---|---|`, ...rows].join('\n');
+}
+
+/** The shipped-scale pair: the README's view. */
+function shippedTable(runs: Run[]): string {
+  return ['| model | train FLOPs | tokens seen | validation bits/byte | FLOPs/token (forward) | training step time |', '|---|---|---|---|---|---|',
+    ...runs.map((r) => `| ${r.variant} | ${r.summary.train_flops.toExponential(2)} | ${(r.summary.tokens / 1e6).toFixed(2)}M | ${r.summary.final.val_bpb_topk.toFixed(3)} | ` +
+      `${(r.summary.forward_flops_per_token / 1e6).toFixed(2)}M | ${r.stepSeconds.toFixed(2)} s |`)].join('\n');
+}
+
 function runsTable(runs: Run[]): string {
   const rows = runs.map((r) => {
     const f = r.summary.final;
@@ -169,16 +202,18 @@ if (require.main === module) {
   const runs = input.runs as Run[];
   for (const [file, svg] of Object.entries(charts(runs))) fs.writeFileSync(path.join(out, file), svg);
   const manifest = (dir: string) => JSON.parse(fs.readFileSync(path.resolve(root, dir, 'manifest.json'), 'utf8'));
-  const modPkg = manifest(arg('--mod', 'models/mod-complete-small'));
+  // The shipped-scale pair is the first shipped model and the dense baseline trained at its FLOPs.
+  const modPkg = JSON.parse(fs.readFileSync(path.resolve(root, arg('--mod-record', 'docs/reports/first-model-record.json')), 'utf8'));
+  const arch = manifest('models/mod-complete-small').architecture;
   const stepFile = path.resolve(root, arg('--step-time', 'docs/reports/step-time.json'));
   const stepTime = fs.existsSync(stepFile) ? (JSON.parse(fs.readFileSync(stepFile, 'utf8')) as StepTime) : undefined;
   const shipped = shippedScaleRuns(modPkg, manifest(arg('--dense', 'models/baselines/dense-d256-l8')), stepTime);
   const claims = [...evaluateClaims(runs), ...evaluateClaims(shipped)];
-  const a = modPkg.architecture;
+  const a = arch;
   const md = [`# Paper-style comparison (d_model ${input.model.d_model}, ${input.model.n_layer} blocks, context ${input.model.seq_len})`, '',
-    runsTable(runs), '',
-    `## Shipped scale (d_model ${a.d_model}, ${a.n_layer} blocks, context ${a.seq_len}): the shipped MoD model and a dense baseline trained at the same FLOPs`, '',
-    runsTable(shipped), '', stepTime ? 'Step times at this scale: `training/steptime.py`, both models back to back under the same load.\n' : '', '## Claims', '', claimsTable(claims), '',
+    budgetTable(runs), '', runsTable(runs), '',
+    `## Shipped scale (d_model ${a.d_model}, ${a.n_layer} blocks, context ${a.seq_len}): the first shipped MoD model and a dense baseline trained at the same FLOPs`, '',
+    shippedTable(shipped), '', stepTime ? 'Step times at this scale: `training/steptime.py`, both models back to back under the same load.\n' : '', '## Claims', '', claimsTable(claims), '',
     '![bits/byte vs FLOPs](bpb-vs-flops.svg) ![bits/byte vs time](bpb-vs-time.svg) ![predictor accuracy](predictor-accuracy.svg)', ''].join('\n');
   fs.writeFileSync(path.join(out, 'paper-comparison.md'), md);
   fs.writeFileSync(path.join(out, 'paper-claims.json'), JSON.stringify(claims, null, 1));

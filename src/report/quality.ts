@@ -8,7 +8,8 @@ import '../engine/telemetry'; // first: turns onnxruntime telemetry off before i
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionEngine } from '../engine/engine';
-import { CaseResult, EvalCase, EvalReport, parseCases, runCases, summarize } from '../engine/evaluate';
+import { COMPUTE_BUDGETS } from '../engine/budgets';
+import { CaseResult, engineCompleter, EvalCase, EvalReport, parseCases, runCases, summarize } from '../engine/evaluate';
 import { editSimilarity } from '../engine/metrics';
 import { defaultModelDir, packageRoot } from '../engine/paths';
 import { barChart } from './svg';
@@ -59,12 +60,9 @@ async function main(): Promise<void> {
   const load = (dir: string) => CompletionEngine.load({ modelDir: path.resolve(root, dir), precision: 'q4', provider: 'cpu' });
   const e = await load(arg('--model', defaultModelDir()));
   const dense = await load(arg('--dense', 'models/baselines/dense-d256-l8'));
-  const model = (engine: CompletionEngine, threshold: number) => runCases(cases, async (k, mode) => {
-    const r = await engine.complete({ path: k.path ?? k.id, prefix: k.prefix, suffix: k.suffix, mode, threshold });
-    return { text: r.text, saved: r.compute.saved, ms: r.timing.totalMs };
-  });
+  const model = (engine: CompletionEngine, threshold: number) => runCases(cases, engineCompleter((req) => engine.complete(req), { threshold }));
   const systems: Record<string, CaseResult[]> = {
-    'MoD model (threshold 0.5)': await model(e, 0.5),
+    [`MoD model (threshold ${COMPUTE_BUDGETS.balanced})`]: await model(e, COMPUTE_BUDGETS.balanced),
     'same weights, every block on': await model(e, -1),
     [denseLabel(path.resolve(root, arg('--dense', 'models/baselines/dense-d256-l8')), path.resolve(root, arg('--model', defaultModelDir())))]: await model(dense, -1),
     'no model: repeat most similar earlier line': await runCases(cases, async (k) => ({ text: similarLineBaseline(k), saved: 0, ms: 0 })),
@@ -96,7 +94,12 @@ function render(out: string, { cases, reports }: QualityData): void {
       const rs = names.map((n) => pick(reports[n]));
       return `| ${g} | ${rs[0].cases} | ${rs.map((r) => (100 * r.exactMatch).toFixed(1)).join(' | ')} | ${rs.map((r) => (100 * r.editSimilarity).toFixed(1)).join(' | ')} |`;
     }),
-    '', `Compute saved by MoD on these completions: ${(100 * reports[names[0]].computeSaved).toFixed(1)}% of the every-block-on FLOPs.`, '',
+    '', '| system | exact match | edit similarity | latency p50 | latency p95 | compute saved vs every block on |', '|---|---|---|---|---|---|',
+    ...names.map((n, i) => {
+      const r = reports[n];
+      const model = i < names.length - 1; // the last system is the no-model baseline
+      return `| (${i + 1}) ${n} | ${(100 * r.exactMatch).toFixed(1)}% | ${(100 * r.editSimilarity).toFixed(1)}% | ${model ? `${r.p50Ms.toFixed(0)} ms` : '–'} | ${model ? `${r.p95Ms.toFixed(0)} ms` : '–'} | ${model ? `${(100 * r.computeSaved).toFixed(1)}%` : '–'} |`;
+    }), '',
     '![edit similarity](quality-edit-similarity.svg) ![exact match](quality-exact-match.svg)', ''];
   fs.writeFileSync(path.join(out, 'quality.md'), lines.join('\n'));
   console.log(lines.join('\n'));

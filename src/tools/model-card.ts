@@ -10,7 +10,8 @@
 import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bitsPerByte } from '../engine/bpb';
+import { benchTable } from '../cli/bench';
+import { bitsPerByte, readTokens } from '../engine/bpb';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { CompletionEngine } from '../engine/engine';
 import { packageRoot } from '../engine/paths';
@@ -25,17 +26,14 @@ function measured(benchFile: string, evalFile: string): string {
   let out = '';
   if (benchFile) {
     const b = JSON.parse(fs.readFileSync(benchFile, 'utf8'));
-    const row = (k: string) => {
-      const d = b.decode[k];
-      return `| ${k} | ${d.routed.tokensPerSecond.toFixed(0)} | ${d.everyBlockOn.tokensPerSecond.toFixed(0)} | ${d.speedup.toFixed(2)}x | ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M | ${pct(d.routed.routedFraction)} |`;
-    };
-    out += `\n## Speed (\`mod-complete bench\`, ${b.provider}, 1 thread)\n| model | decode tok/s, routed | every block on | speedup | FLOPs/token | routed fraction while decoding |\n|---|---|---|---|---|---|\n${row('q4')}\n${row('float')}\n\n` +
+    out += `\n## Speed (\`npm run report:bench\`, ${b.provider}, 1 thread; docs/reports/bench.json)\n${benchTable(b)}\n\n` +
       `Prefill of 256 / 512 / 1024 tokens (4-bit): ${[256, 512, 1024].map((l) => b.prefillMs.q4[l].toFixed(0)).join(' / ')} ms. Time to first token after a one-character edit: ${b.ttft.reuseMs.toFixed(1)} ms with prompt reuse vs ${b.ttft.coldMs.toFixed(1)} ms cold.\n`;
   }
   if (evalFile) {
     const e = JSON.parse(fs.readFileSync(evalFile, 'utf8'));
     out += `\n## Completion quality (\`mod-complete eval\` on test/fixtures/heldout-cases.jsonl, ${e.cases} cases from files never trained on)\n` +
-      `Exact match ${pct(e.exactMatch)}, edit similarity ${pct(e.editSimilarity)}, compute saved ${pct(e.computeSaved)}, latency p50 ${e.p50Ms.toFixed(0)} ms / p95 ${e.p95Ms.toFixed(0)} ms.\n\n` +
+      // Latency is left to docs/reports/quality.md (one measured run, so no second set of figures).
+      `Exact match ${pct(e.exactMatch)}, edit similarity ${pct(e.editSimilarity)}, compute saved ${pct(e.computeSaved)}; latency: docs/reports/quality.md.\n\n` +
       `| language/cursor | cases | exact match | edit similarity |\n|---|---|---|---|\n` +
       Object.entries(e.groups as Record<string, { cases: number; exactMatch: number; editSimilarity: number }>).map(([k, g]) => `| ${k} | ${g.cases} | ${pct(g.exactMatch)} | ${pct(g.editSimilarity)} |`).join('\n') + '\n';
   }
@@ -113,8 +111,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
   const corpus = JSON.parse(fs.readFileSync(path.join(root, 'training/corpus-manifest.json'), 'utf8'));
   const meta = JSON.parse(fs.readFileSync(path.join(path.dirname(valPath), 'meta.json'), 'utf8'));
-  const buf = fs.readFileSync(valPath);
-  const val = new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
+  const val = readTokens(valPath);
 
   const manifestPath = path.join(modelDir, 'manifest.json');
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));

@@ -87,10 +87,10 @@ export function zipEntries(file: string): string[] {
 }
 
 /** What must (and must not) be in the package: a wrong ignore list fails here, not on a user's machine. */
-function checkContents(vsix: string, target: string): void {
+function checkContents(vsix: string, target: string, icon: string): void {
   const t = TARGETS[target];
   const files = zipEntries(vsix).filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
-  const required = ['package.json', 'LICENSE.txt', 'dist/extension.js', 'dist/worker.js', `models/${DEFAULT_MODEL_NAME}/manifest.json`,
+  const required = ['package.json', 'LICENSE.txt', icon, 'dist/extension.js', 'dist/worker.js', `models/${DEFAULT_MODEL_NAME}/manifest.json`,
     `models/${DEFAULT_MODEL_NAME}/model.q4.onnx`, `models/${DEFAULT_MODEL_NAME}/tokenizer.json`,
     'node_modules/onnxruntime-common/dist/cjs/index.js', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'node_modules/onnxruntime-node/dist/index.js',
     `node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`, `node_modules/tokenizers/tokenizers.${t.tokenizers}.node`];
@@ -106,7 +106,7 @@ function checkContents(vsix: string, target: string): void {
 export function packageVsix(opts: { target?: string; out?: string } = {}): string {
   const root = packageRoot();
   const target = opts.target ?? defaultTarget();
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string; icon: string };
   const out = path.resolve(opts.out ?? path.join(root, `${pkg.name}-${target}-${pkg.version}.vsix`));
   for (const f of ['dist/extension.js', 'dist/worker.js']) {
     if (!fs.existsSync(path.join(root, f))) throw new Error(`${f} is missing: run npm run build first`);
@@ -127,7 +127,7 @@ export function packageVsix(opts: { target?: string; out?: string } = {}): strin
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  checkContents(out, target);
+  checkContents(out, target, pkg.icon);
   return out;
 }
 

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readDocs } from '../corpus/jsonl';
 import { mulberry32 } from '../corpus/shards';
-import { lookup, MIN_CONTEXT, TokenChunk, type CachePrediction } from '../engine/cache-model';
+import { lookup, MAX_CONTEXT, MIN_CONTEXT, TokenChunk, type CachePrediction } from '../engine/cache-model';
 import { cacheWeight, CacheWeights, DEFAULT_CACHE_WEIGHTS, mixture } from '../engine/cache-mix';
 import { CompletionEngine } from '../engine/engine';
 import { summarize } from '../engine/evaluate';
@@ -47,7 +47,7 @@ export function bitsPerByte(rows: Row[], w: CacheWeights | undefined): number {
   return bits / bytes;
 }
 
-const GRID = [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const GRID = [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 const HALF = [0.25, 0.5, 1, 2, 4, 8];
 const WS = [0, 0.25, 0.5, 0.75, 1];
 
@@ -92,7 +92,7 @@ async function scoreSpans(engine: CompletionEngine, docs: { path: string; lang: 
       let sum = 0;
       for (let j = 0; j < V; j++) sum += Math.exp(row[j] - max);
       const tok = d.ids[i];
-      const ctx = d.ids.slice(Math.max(0, i - 5), i);
+      const ctx = d.ids.slice(Math.max(0, i - MAX_CONTEXT), i);
       rows.push({ pm: Math.exp(row[tok] - max) / sum, file: scored(lookup(file, ctx), tok), ws: scored(lookup(ws, ctx), tok), bytes: engine.tokenizer.tokenBytes(tok).length, fold: fi % 2 });
     }
   }

@@ -116,7 +116,7 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-function tail(file: string, lines = 40): string {
+export function tail(file: string, lines = 40): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {

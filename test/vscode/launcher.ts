@@ -5,10 +5,12 @@
 //
 // Why the URL: code-server refuses --extensionDevelopmentPath on its command line, but its web
 // workbench reads the development and test paths from the `payload` query parameter and, when the
-// tests finish, calls window.codeAutomationExit(code), which we expose to the page.
+// tests finish, calls window.codeAutomationExit(code), which we expose to the page. It calls it
+// too when the extension host dies, with 0 at times: only the suite's marker proves it finished.
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { launchBrowser, removeRunDir, runDir, startCodeServer, writeWorkspace } from './code-server';
+import { launchBrowser, removeRunDir, runDir, startCodeServer, tail, writeWorkspace } from './code-server';
+import { MARKER_ENV, verdict } from './marker';
 
 interface LaunchArgs {
   testsPath?: string;
@@ -65,6 +67,9 @@ async function main(): Promise<number> {
     extensionsDir: args.extensionsDir ?? path.join(dir, 'extensions'),
   };
   const folder = args.folder ?? writeWorkspace(path.join(dir, 'workspace'));
+  const marker = path.join(dir, 'suite-outcome.json');
+  // Before code-server starts: its environment, and its extension host's, is copied from ours.
+  process.env[MARKER_ENV] = marker;
 
   const server = await startCodeServer(profile, dir);
   const browser = await launchBrowser();
@@ -97,7 +102,9 @@ async function main(): Promise<number> {
     await page.goto(server.url(folder, payload));
     const code = await exitCode;
     await printed;
-    return code;
+    const v = verdict(code, marker);
+    if (v.problem) console.error(`launcher: ${v.problem}. code-server's log ends:\n${tail(path.join(dir, 'code-server.log'), 15)}`);
+    return v.code;
   } finally {
     await browser.close().catch(() => undefined);
     await server.stop();

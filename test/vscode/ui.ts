@@ -245,14 +245,77 @@ test('typing stays responsive while the engine computes', { timeout: 420_000 }, 
 test('the compute panel lists the last suggestion with its compute saved', { timeout: 120_000 }, async () => {
   await runCommand('MoD Complete: Show Compute Panel');
   const frame = page.frameLocator('iframe.webview').frameLocator('#active-frame');
-  const row = frame.locator('tr.suggestion').first();
+  const row = frame.locator('li.suggestion').first();
   await row.waitFor({ timeout: 30_000 });
   const id = await row.getAttribute('data-id');
   const saved = (await row.locator('.saved').innerText()).trim();
-  console.log(`panel: newest row data-id=${id}, saved ${saved}, ${await frame.locator('tr.suggestion').count()} rows`);
+  console.log(`panel: newest row data-id=${id}, saved ${saved}, ${await frame.locator('li.suggestion').count()} rows`);
   assert.ok(id && Number(id) > 0, 'the row carries the suggestion id');
   const m = /^(\d+(?:\.\d+)?)%$/.exec(saved);
   assert.ok(m, `compute saved "${saved}" is a percentage`);
   assert.ok(Number(m[1]) > 0 && Number(m[1]) < 100, `compute saved ${saved} in (0, 100)`);
   await page.screenshot({ path: path.join(OUTPUT, 'panel.png') });
+});
+
+/** The part of the window where the compute panel's content can be seen: its webview, clipped to the viewport. */
+async function panelArea(): Promise<{ left: number; top: number; right: number; bottom: number }> {
+  const vp = page.viewportSize()!;
+  const box = (await page.locator('iframe.webview').boundingBox())!;
+  return { left: Math.max(0, box.x), top: Math.max(0, box.y), right: Math.min(vp.width, box.x + box.width), bottom: Math.min(vp.height, box.y + box.height) };
+}
+
+test('the compute panel fits a 900 and a 600 px window: grid first, rows with text, saved and accepted', { timeout: 180_000 }, async () => {
+  const frame = page.frameLocator('iframe.webview').frameLocator('#active-frame');
+  const original = page.viewportSize()!;
+  try {
+    for (const width of [900, 600]) {
+      await page.setViewportSize({ width, height: original.height });
+      await runCommand('MoD Complete: Show Compute Panel');
+      const row = frame.locator('li.suggestion:has(.text:not(.empty))').first();
+      await row.waitFor({ timeout: 30_000 });
+      // The workbench lays out again after a resize: wait until the panel's size holds still.
+      let area = await panelArea();
+      for (let prev = ''; JSON.stringify(area) !== prev; area = await panelArea()) {
+        prev = JSON.stringify(area);
+        await page.waitForTimeout(300);
+      }
+      const inside = async (what: string, target: ReturnType<typeof frame.locator>) => {
+        await target.scrollIntoViewIfNeeded();
+        const b = (await target.boundingBox())!;
+        assert.ok(b.x >= area.left && b.y >= area.top && b.x + b.width <= area.right + 0.5 && b.y + b.height <= area.bottom + 0.5,
+          `at ${width} px the ${what} (${JSON.stringify(b)}) lies inside the visible panel (${JSON.stringify(area)})`);
+        return b;
+      };
+
+      // The latest suggestion's grid opens the panel, above the list.
+      await frame.locator('h1').scrollIntoViewIfNeeded();
+      const grid = frame.locator('#detail table.grid');
+      await inside('grid header', grid.locator('th').first());
+      await page.screenshot({ path: path.join(OUTPUT, `panel-${width}.png`) });
+
+      const saved = (await row.locator('.saved').innerText()).trim();
+      const accepted = (await row.locator('.accepted').innerText()).trim();
+      const text = (await row.locator('.text').innerText()).trim();
+      console.log(`panel at ${width} px (${area.right - area.left} px wide): saved ${saved}, ${accepted}, text ${JSON.stringify(text)}`);
+      assert.match(saved, /^\d+(\.\d+)?%$/, 'compute saved is a percentage');
+      assert.match(accepted, /^(✓ accepted|not accepted)$/);
+      assert.ok(text.length > 0, 'the row shows the suggestion text');
+      for (const [what, target] of [['saved value', row.locator('.saved')], ['accepted value', row.locator('.accepted')], ['suggestion text', row.locator('.text')]] as const) {
+        await inside(what, target);
+      }
+      assert.ok((await grid.boundingBox())!.y < (await frame.locator('li.suggestion').first().boundingBox())!.y, 'the grid comes before the list');
+      await page.screenshot({ path: path.join(OUTPUT, `panel-${width}-list.png`) });
+
+      // A bounded list: one page of rows, the rest behind "Show more".
+      const rows = await frame.locator('li.suggestion').count();
+      assert.ok(rows <= 50, `${rows} rows shown (at most 50)`);
+      const more = frame.locator('#more');
+      if (await more.isVisible()) {
+        await more.click();
+        assert.ok((await frame.locator('li.suggestion').count()) > rows, '"Show more" adds rows');
+      }
+    }
+  } finally {
+    await page.setViewportSize(original);
+  }
 });

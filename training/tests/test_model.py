@@ -1,12 +1,14 @@
 """Checks of the MoD semantics the exported engine relies on."""
+import json
 import math
+import os
 
 import numpy as np
 import pytest
 import torch
 
 from export import dequantize_4bit, quantize_4bit
-from model import Config, MoDModel, causal_mask, forward_flops
+from model import Config, MoDModel, causal_mask, flops_table, forward_flops
 
 
 def tiny(**kw):
@@ -109,10 +111,18 @@ def test_predictor_path_is_causal(threshold):
 
 
 def test_every_block_on_matches_all_selected():
+    # Threshold -1 (the engine's "every block on") must compute what top-k computes when it selects
+    # every token: the same block, the same router gate, at every position.
     m = tiny()
     idx = tokens(B=1)
-    _, _, _, st = m(idx, mode='predictor', threshold=-1.0)
+    on, _, _, st = m(idx, mode='predictor', threshold=-1.0)
     assert all(s['pred_frac'] == 1.0 for s in st)
+    m.cfg.capacity = 1.0
+    full, _, _, _ = m(idx, mode='topk')
+    assert torch.allclose(on, full, atol=1e-5)
+    m.cfg.capacity = 0.125
+    part, _, _, _ = m(idx, mode='topk')
+    assert not torch.allclose(on, part, atol=1e-3)  # and the comparison can tell routing apart
 
 
 def test_predictor_gets_no_gradient_into_the_model():
@@ -143,10 +153,16 @@ def test_stochastic_and_router_bce_switches():
     assert aux_bce.item() > aux_plain.item()
 
 
-def test_mod_forward_flops_below_dense():
-    cfg = Config()
-    mod, dense = forward_flops(cfg, 512), forward_flops(cfg, 512, every_block_on=True)
-    assert 0.55 < mod / dense < 0.7
+def test_flops_match_the_shared_fixture():
+    # The same numbers test/accounting.test.ts holds the engine's accounting to.
+    cases = json.load(open(os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures', 'flops-cases.json')))
+    for c in cases['configs']:
+        cfg = Config(**c['config'])
+        assert [i for i in range(cfg.n_layer) if cfg.routed(i)] == c['routedBlocks']
+        assert flops_table(cfg) == c['table'], c['name']
+        T = c['sequence']['T']
+        assert forward_flops(cfg, T, every_block_on=True) == c['sequence']['everyBlockOn'], c['name']
+        assert forward_flops(cfg, T) == c['sequence']['mod'], c['name']
 
 
 def test_quantize_4bit_roundtrip():
@@ -157,3 +173,31 @@ def test_quantize_4bit_roundtrip():
     deq = dequantize_4bit(packed, scales, zps, 48, 64, 32)
     step = (w.reshape(48, 2, 32).max(-1) - w.reshape(48, 2, 32).min(-1)) / 15
     assert np.all(np.abs(deq - w).reshape(48, 2, 32) <= step[..., None] / 2 + 1e-6)
+
+
+def test_export_round_trip_and_plain_dense_view(tmp_path):
+    # A shipped float graph re-exports byte for byte (so --from-onnx --plain-dense really holds the
+    # shipped weights), and the plain dense view has none of the routing machinery.
+    import onnx
+    import subprocess
+    import sys
+    m = tiny(routing='mod')
+    ck = tmp_path / 'ckpt.pt'
+    torch.save({'model': m.state_dict(), 'config': m.cfg.to_dict()}, ck)
+    tok = tmp_path / 'tokenizer.json'
+    tok.write_text('{}')
+    export = os.path.join(os.path.dirname(__file__), '..', 'export.py')
+    run = lambda *args: subprocess.run([sys.executable, export, '--tokenizer', str(tok), *args], check=True, capture_output=True)
+    run('--ckpt', str(ck), '--out', str(tmp_path / 'a'))
+    run('--from-onnx', str(tmp_path / 'a' / 'model.onnx'), '--out', str(tmp_path / 'b'))
+    run('--from-onnx', str(tmp_path / 'a' / 'model.onnx'), '--out', str(tmp_path / 'c'), '--plain-dense')
+    for f in ('model.onnx', 'model.q4.onnx'):
+        assert (tmp_path / 'a' / f).read_bytes() == (tmp_path / 'b' / f).read_bytes(), f
+    man = json.load(open(tmp_path / 'c' / 'manifest.json'))
+    assert man['architecture']['routed_blocks'] == [] and man['name'] == 'a-plain-dense'
+    for f in ('model.onnx', 'model.q4.onnx'):
+        g = onnx.load(str(tmp_path / 'c' / f)).graph
+        ops = {n.op_type for n in g.node}
+        assert not ops & {'If', 'NonZero', 'ScatterND'}, (f, ops)
+        assert not [o.name for o in g.output if o.name.startswith('route_prob')]
+        assert sum(n.op_type == 'Gather' for n in g.node) == 2  # the embedding and the logit rows

@@ -166,4 +166,26 @@ suite('MoD Complete in VS Code', () => {
     }
     await waitForState('status "ready" with the bundled model', (s) => s.status === 'ready');
   });
+
+  test('Reload Model during Generate Code, 10 times: the host lives on and completes afterwards', async () => {
+    // Terminating the worker inside onnxruntime's run() used to abort this whole process (SIGABRT);
+    // then nothing after this test would run, and the harness requires the suite's end marker.
+    await openWorkspaceFile('tools/scratch.py');
+    let interrupted = 0;
+    for (let i = 0; i < 10; i++) {
+      const generated = vscode.commands.executeCommand<boolean>('modComplete.generate', 'a function that returns the largest of three numbers');
+      // Reload as soon as the worker computes: polled tightly, a generation lasts a few hundred ms.
+      const deadline = Date.now() + 20_000;
+      while (api.state().status !== 'generating' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      await vscode.commands.executeCommand('modComplete.reloadModel');
+      // A generation cut short by the reload is cancelled quietly: false, nothing inserted.
+      if (!(await generated)) interrupted++;
+      assert.equal(api.state().status, 'ready', `round ${i}: ${api.state().error ?? ''}`);
+    }
+    assert.ok(interrupted >= 5, `only ${interrupted} of 10 reloads landed during a generation`);
+    const editor = await openWorkspaceFile('src/math.ts');
+    await typeAtEnd(editor, '\nexport function negate(a: number): number {\n  ');
+    const rec = await requestInline();
+    assert.ok(rec.tokens > 0 && rec.text.trim().length > 0, 'a completion after the reloads');
+  });
 });
