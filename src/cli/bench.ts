@@ -12,6 +12,7 @@ import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { argmax, CompletionEngine, LoadOptions } from '../engine/engine';
 import { median } from '../engine/metrics';
 import { EngineError } from '../engine/errors';
+import { PRECISIONS } from '../engine/manifest';
 import { packageRoot } from '../engine/paths';
 
 export interface BenchOptions extends LoadOptions {
@@ -90,7 +91,7 @@ export function benchTable(b: Pick<BenchReport, 'decode'>): string {
   const x = (v: number | undefined) => (v === undefined ? 'not measured' : `**${v.toFixed(2)}x**`);
   return ['| model | decode tok/s, MoD routing | plain dense graph, same weights | routed vs plain dense | every block on (routed graph) | routed vs every block on | FLOPs/token routed vs on | routed fraction |',
     '|---|---|---|---|---|---|---|---|',
-    ...(['q4', 'float'] as const).map((k) => {
+    ...PRECISIONS.map((k) => {
       const d = b.decode[k];
       return `| ${k === 'q4' ? '4-bit (shipped default)' : 'float'} | ${d.routed.tokensPerSecond.toFixed(0)} | ${d.plainDense ? d.plainDense.tokensPerSecond.toFixed(0) : '–'} | ${x(d.speedupVsDense)} | ` +
         `${d.everyBlockOn.tokensPerSecond.toFixed(0)} | ${d.speedup.toFixed(2)}x | ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M (${d.flopsRatio.toFixed(2)}x) | ${(100 * d.routed.routedFraction).toFixed(1)}% |`;
@@ -108,7 +109,6 @@ async function maxLogitDiff(a: CompletionEngine, b: CompletionEngine, prompt: nu
   return d;
 }
 
-const PRECISION_LIST = ['q4', 'float'] as const;
 type Side = 'routed' | 'everyBlockOn' | 'plainDense';
 
 export async function runBench(opts: BenchOptions) {
@@ -123,14 +123,14 @@ export async function runBench(opts: BenchOptions) {
     ? { q4: await CompletionEngine.load({ ...opts, modelDir: opts.plainDense, precision: 'q4' }), float: await CompletionEngine.load({ ...opts, modelDir: opts.plainDense, precision: 'float' }) }
     : undefined;
   if (plain && plain.q4.info.model !== `${engines.q4.info.model}-plain-dense`) {
-    throw new EngineError('input', `${opts.plainDense} holds ${plain.q4.info.model}, not the plain dense view of ${engines.q4.info.model} (npm run bench writes it).`);
+    throw new EngineError('input', `${opts.plainDense} holds ${plain.q4.info.model}, not the plain dense view of ${engines.q4.info.model} (npm run report:bench writes it).`);
   }
   const all = await engines.q4.tokenizer.encode(text);
   const prompt256 = all.slice(0, 256);
   const stream = all.slice(256, 256 + n);
   const sides: Side[] = plain ? ['routed', 'plainDense', 'everyBlockOn'] : ['routed', 'everyBlockOn'];
   const decode: Record<string, Record<Side, DecodeRun[]>> = {};
-  for (const name of PRECISION_LIST) {
+  for (const name of PRECISIONS) {
     const e = engines[name];
     const run = (side: Side, tokens: number[]) =>
       side === 'plainDense' ? decodeRun(plain![name], prompt256, tokens, EVERY_BLOCK_ON) : decodeRun(e, prompt256, tokens, side === 'routed' ? ROUTED : EVERY_BLOCK_ON);
@@ -151,7 +151,7 @@ export async function runBench(opts: BenchOptions) {
     routedFraction: runs[0].routedFraction,
   });
   const decodeReport: Record<string, DecodeReport> = {};
-  for (const name of PRECISION_LIST) {
+  for (const name of PRECISIONS) {
     const v = decode[name];
     const routed = summary(v.routed);
     const full = summary(v.everyBlockOn);
@@ -185,15 +185,15 @@ export async function runBench(opts: BenchOptions) {
   const table = [
     `model ${engines.q4.info.model}, provider ${engines.q4.info.provider}, ${n} tokens of real code decoded one by one after a 256-token prompt, ${rounds} rotated rounds`,
     `decode tok/s   routed (thr ${ROUTED})   plain dense   every block on   vs plain dense   vs every block on   FLOPs/token routed vs on   routed fraction`,
-    ...PRECISION_LIST.map((k) => {
+    ...PRECISIONS.map((k) => {
       const d = decodeReport[k];
       const dense = d.plainDense ? d.plainDense.tokensPerSecond.toFixed(0) : 'n/a';
       const vs = d.speedupVsDense !== undefined ? `${d.speedupVsDense.toFixed(2)}x` : 'n/a';
       return `  ${k.padEnd(6)}  ${d.routed.tokensPerSecond.toFixed(0).padStart(14)}   ${dense.padStart(11)}   ${d.everyBlockOn.tokensPerSecond.toFixed(0).padStart(14)}   ${vs.padStart(14)}   ${(d.speedup.toFixed(2) + 'x').padStart(17)}   ${(d.routed.flopsPerToken / 1e6).toFixed(2)}M vs ${(d.everyBlockOn.flopsPerToken / 1e6).toFixed(2)}M (${d.flopsRatio.toFixed(2)}x)   ${(100 * d.routed.routedFraction).toFixed(1)}%`;
     }),
     plain
-      ? `plain dense graph = the same weights without predictors, If or gathers; its logits differ from every-block-on by at most ${PRECISION_LIST.map((k) => `${decodeReport[k].plainDense!.maxLogitDiff.toExponential(1)} (${k})`).join(', ')}`
-      : 'plain dense baseline not measured: pass --plain-dense DIR (npm run bench writes it)',
+      ? `plain dense graph = the same weights without predictors, If or gathers; its logits differ from every-block-on by at most ${PRECISIONS.map((k) => `${decodeReport[k].plainDense!.maxLogitDiff.toExponential(1)} (${k})`).join(', ')}`
+      : 'plain dense baseline not measured: pass --plain-dense DIR (npm run report:bench writes it)',
     `quantized vs float decode (routed): ${(q.routed.tokensPerSecond / f.routed.tokensPerSecond).toFixed(2)}x`,
     `prefill ms          256      512     1024`,
     ...(['q4', 'float'] as const).map((k) => `  ${k.padEnd(6)} ${[256, 512, 1024].map((l) => prefill[k][l].toFixed(1).padStart(8)).join(' ')}`),

@@ -226,7 +226,7 @@ async function evaluate(a: Args): Promise<void> {
 const HELP = `mod-complete <command> [options]
   complete --file F --line L --column C [--json]        complete at a 1-based cursor
   eval --cases F.jsonl [--json] [--details]             exact match / edit similarity on {id,prefix,suffix,target} lines
-  bench [--json] [--quick] [--plain-dense DIR]          routed vs the plain dense graph (npm run bench makes DIR) and vs every
+  bench [--json] [--quick] [--plain-dense DIR]          routed vs the plain dense graph (npm run report:bench makes DIR) and vs every
                                                         block on, quantized vs float, prefill, prompt reuse
   bpb --tokens F [--windows N] [--seq-len N] [--json]   validation bits per byte with predictor routing
   verify                                                check the model files against their manifest hashes
