@@ -1,6 +1,7 @@
 // Compute panel webview: where compute went for the latest (or the selected) suggestion, the grid
-// of generated tokens x routed blocks first, then the newest suggestions a page at a time. All
-// text goes through textContent or title (no HTML injection).
+// of generated tokens x routed blocks first (tokens coloured by kind, as the engine classified
+// them), then the newest suggestions a page at a time. All text goes through textContent or title
+// (no HTML injection).
 (function () {
   const vscode = acquireVsCodeApi();
   /** Rows per page of the list: enough for a session's recent work, few enough to render at once. */
@@ -100,7 +101,9 @@
     table.append(head);
     grid.ran.forEach((row, t) => {
       const tr = el('tr');
-      tr.append(el('td', 'tok', JSON.stringify(grid.tokens[t]).slice(1, -1)));
+      const tok = el('td', 'tok kind-' + grid.kinds[t], JSON.stringify(grid.tokens[t]).slice(1, -1));
+      tok.title = `${grid.kinds[t]}: ${JSON.stringify(grid.tokens[t])}`;
+      tr.append(tok);
       row.forEach((ran, j) => {
         const td = el('td', ran ? 'cell ran' : 'cell skip', ran ? '●' : '');
         td.title = `block ${grid.blocks[j]} ${ran ? 'ran' : 'skipped'} for ${JSON.stringify(grid.tokens[t])}`;
@@ -113,11 +116,25 @@
       }
       table.append(tr);
     });
-    box.append(el('p', 'legend', 'Rows: generated tokens. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
+    box.append(el('p', 'legend', 'Rows: generated tokens, coloured by kind. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
+    box.append(kindLegend(grid));
     // The grid scrolls in its own box, so a long suggestion does not push the list out of reach.
     const wrap = el('div', 'grid-wrap');
     wrap.append(table);
     box.append(wrap);
+  }
+
+  /** The kinds among the suggestion's tokens, in order of first use: how many, and how often the routed blocks ran for them. */
+  function kindLegend(grid) {
+    const legend = el('p', 'kinds');
+    for (const kind of new Set(grid.kinds)) {
+      const rows = grid.ran.filter((_, t) => grid.kinds[t] === kind);
+      const ran = rows.reduce((n, row) => n + row.filter((x) => x).length, 0) / (rows.length * grid.blocks.length);
+      const item = el('span', 'kind kind-' + kind, `${kind} ×${rows.length}, ${pct(ran)} ran`);
+      item.title = `${rows.length} ${kind} token${rows.length > 1 ? 's' : ''}: the routed blocks ran for ${pct(ran)} of their cells`;
+      legend.append(item);
+    }
+    return legend;
   }
 
   function renderDetail() {

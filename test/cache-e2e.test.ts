@@ -46,6 +46,20 @@ test('with the file cache a completion copies an identifier defined outside the 
   }
 });
 
+test('mid-word, the document\'s identifiers finish the word where the n-gram cache alone invents one', async () => {
+  const e = await CompletionEngine.load({ modelDir: SHIPPED_MODEL, provider: 'cpu' });
+  const prefix = `${HEAD}${filler}def main():\n    raw_values = [1.0, 2.0]\n    out = [vbz_resc`;
+  const req = { path: 'sensors.py', prefix, suffix: SUFFIX, mode: 'line' as const };
+  const store = new DocumentStore((t) => e.tokenizer.encodeMany(t));
+  store.open('sensors.py', 'python', prefix + SUFFIX);
+  const caches = await store.prepare('sensors.py', prefix.length);
+  const ngramOnly = await e.complete({ ...req, wordWeights: { max: 0, halfCount: 1, workspace: 0, top: 1 } }, undefined, caches);
+  assert.ok(!ngramOnly.text.startsWith('ale_qk'), `without the identifiers: ${JSON.stringify(ngramOnly.text)}`);
+  const r = await e.complete(req, undefined, caches);
+  assert.ok(r.text.startsWith('ale_qk'), `the word ends as ${NAME}: ${JSON.stringify(r.text)}`);
+  assert.equal(r.cache!.changed[0], 1, 'the first token is marked as changed by the cache');
+});
+
 test('through the worker: a synced document, edits, the cache in decoding, stale versions refused', async () => {
   const c = new EngineClient(path.join(__dirname, '../src/engine/worker.js'));
   try {

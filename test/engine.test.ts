@@ -38,6 +38,8 @@ test('completes a known prompt and accounts for its compute', async () => {
   assert.ok(r.compute.flops > 0 && r.compute.flops < r.compute.denseFlops);
   assert.ok(r.compute.saved > 0 && r.compute.saved < 1);
   assert.equal(r.compute.grid.ran.length, r.compute.grid.tokens.length);
+  assert.equal(r.compute.grid.kinds.length, r.compute.grid.tokens.length);
+  assert.ok(r.compute.grid.kinds.includes('identifier'), r.compute.grid.kinds.join(' '));
   assert.equal(r.provider, 'cpu');
 });
 

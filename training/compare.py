@@ -3,6 +3,8 @@ budgets, written to one JSON report. Two uses:
 
 - the paper-style comparison: MoD vs the dense baseline vs stochastic routing (and MoD with the
   router-BCE sampling fix); `npm run report:paper` turns it into charts and the claims table.
+  The MoDE variants (moe, mode-staged, mode-integrated, moe-lowcap) run the same way
+  (`--variants moe,mode-staged,mode-integrated,moe-lowcap`), their runs added to the same report.
 - the training recipe: today's recipe (`mod`: AdamW, cosine, FIM 50%) against one change at a
   time (Muon, WSD, router BCE, FIM 90% with whole-line middles) and their combination, on the
   shipped shape, with held-out completion quality (--heldout); `npm run report:recipe`.
@@ -31,6 +33,12 @@ VARIANTS = {
     'fim50-lines': ['--routing', 'mod', '--data', 'data/tokens-fim50l'],
     'all': ['--routing', 'mod', '--opt', 'muon', '--schedule', 'wsd', '--decay-frac', '0.2', '--router-bce', '--data', 'data/tokens-fim90'],
     'recipe': ['--routing', 'mod', '--opt', 'muon', '--schedule', 'wsd', '--decay-frac', '0.2', '--router-bce'],
+    # MoDE (issue 14): MoE at the dense model's active FLOPs, MoD with MoE MLPs, no-op experts at
+    # MoD's FLOPs, and the paper's control, MoE with its capacity cut to the same FLOPs.
+    'moe': ['--routing', 'moe'],
+    'mode-staged': ['--routing', 'mode-staged'],
+    'mode-integrated': ['--routing', 'mode-integrated'],
+    'moe-lowcap': ['--routing', 'moe-lowcap'],
 }
 # The recipe report: the shipped shape (d256 x 8, context 512, batch 16) at 4e13 training FLOPs
 # (157 steps, ~2.5 idle CPU minutes a run), on the corpus of the first shipped model
@@ -74,6 +82,7 @@ def main():
     ap.add_argument('--seq-len', default='256')
     ap.add_argument('--batch', default='16')
     ap.add_argument('--threads', default='2', help='per run; 1 when another job shares the cores')
+    ap.add_argument('--data', default='data/tokens', help="token shards (a variant's own --data wins)")
     ap.add_argument('--runs', default='training/runs/compare')
     ap.add_argument('--out', default='docs/reports/paper-comparison.json')
     ap.add_argument('--heldout', action='store_true', help='also export each run and score the held-out cases (needs `npm run build`)')
@@ -103,7 +112,7 @@ def main():
                 cmd = [sys.executable, os.path.join(HERE, 'train.py'), '--out', out, '--flops', str(budget),
                        '--d-model', a.d_model, '--n-layer', a.n_layer, '--n-head', a.n_head, '--seq-len', a.seq_len,
                        '--batch', a.batch, '--eval-every', '50', '--eval-tokens', '16384', '--final-eval-tokens', '65536',
-                       '--warmup', '30', '--ckpt-minutes', '1000', '--threads', a.threads] + VARIANTS[name]
+                       '--warmup', '30', '--ckpt-minutes', '1000', '--threads', a.threads, '--data', a.data] + VARIANTS[name]
                 if name == 'dense-unrouted':
                     cmd += ['--n-layer', str(int(a.n_layer) - int(a.n_layer) // 2)]  # model.py routes every odd block
                 print(' '.join(cmd), flush=True)

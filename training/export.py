@@ -298,6 +298,8 @@ def main():
         cfg, weights, source = Config(**ck['config']), ck['model'], {}
     else:
         cfg, weights, source = weights_from_onnx(a.from_onnx)
+    if cfg.experts:  # refused rather than exported without its experts
+        raise SystemExit(f'{cfg.routing}: expert MLPs have no ONNX graph yet (issue 14 item 3)')
     os.makedirs(a.out, exist_ok=True)
     files = {}
     if a.float or not a.quantize:

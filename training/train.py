@@ -1,4 +1,4 @@
-"""Train a MoD (or dense / stochastic-routing) code model on the token shards.
+"""Train a MoD (or dense / stochastic-routing / expert: MoE, MoDE) code model on the token shards.
 
 Runs on the CPU (bf16 autocast, 2 threads) and on CUDA with the same code; several GPUs via
 `torchrun --nproc_per_node N training/train.py ...` (DDP). Budgets count this run only:
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from model import Config, MoDModel, forward_flops
+from model import ROUTINGS, Config, MoDModel, forward_flops
 
 LN2 = math.log(2)
 
@@ -37,9 +37,12 @@ def parse():
     p = argparse.ArgumentParser()
     p.add_argument('--data', default='data/tokens')
     p.add_argument('--out', required=True)
-    p.add_argument('--routing', default='mod', choices=['mod', 'dense', 'stochastic'])
+    p.add_argument('--routing', default='mod', choices=ROUTINGS)
     p.add_argument('--router-bce', action='store_true')
     p.add_argument('--capacity', type=float, default=0.125)
+    p.add_argument('--experts', type=int, default=4, help='expert routings: experts per MLP')
+    p.add_argument('--noop-experts', type=int, default=4, help='mode-integrated: no-op experts')
+    p.add_argument('--expert-capacity', type=float, default=0.0, help='moe-lowcap, mode-integrated: share of the sequence per expert (0: MoD\'s FLOPs)')
     p.add_argument('--d-model', type=int, default=256)
     p.add_argument('--n-layer', type=int, default=8)
     p.add_argument('--n-head', type=int, default=4)
@@ -256,7 +259,8 @@ def main():
 
     meta = json.load(open(os.path.join(a.data, 'meta.json')))
     cfg = Config(vocab_size=meta['vocabSize'], d_model=a.d_model, n_layer=a.n_layer, n_head=a.n_head,
-                 seq_len=a.seq_len, routing=a.routing, capacity=a.capacity, router_bce=a.router_bce)
+                 seq_len=a.seq_len, routing=a.routing, capacity=a.capacity, router_bce=a.router_bce,
+                 n_experts=a.experts, noop_experts=a.noop_experts, expert_capacity=a.expert_capacity)
     model = MoDModel(cfg).to(device)
     opts = make_optimizers(model, a)
     ckpt_path = a.ckpt or os.path.join(a.out, 'ckpt.pt')
@@ -371,12 +375,7 @@ def main():
             print(json.dumps(rec), flush=True)
         if time.time() - last_ckpt > a.ckpt_minutes * 60:
             save()
-            # SIGTERM / SIGINT end the run after the current step with a checkpoint (how a session stops
-    # the long run without losing the minutes since the last periodic save).
-    stop = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.append(True))
-    last_ckpt = time.time()
+            last_ckpt = time.time()
     save()
     if master:
         ev = evaluate(raw, val, bpt, T, a.final_eval_tokens, device)

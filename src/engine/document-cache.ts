@@ -6,6 +6,7 @@
 // completion, and a completion reads only the text around the cursor.
 import { lookup, TokenChunk, type CachePrediction } from './cache-model';
 import { WINDOW_LINE_STEP, type ContextWindow } from './prompt';
+import { ChunkWords } from './word-cache';
 
 /** Lines per chunk: ~1 KB of code, one short tokenizer call when it changes. */
 export const CHUNK_LINES = 32;
@@ -24,7 +25,7 @@ export type Encode = (texts: string[]) => Promise<number[][]>;
 export interface TextEdit { offset: number; deleteCount: number; text: string }
 
 /** `lines`: newlines in `text`; `hole`: text kept out of the counts (the typed part of the cursor line). */
-interface Chunk { text: string; lines: number; index?: TokenChunk; hole?: boolean }
+interface Chunk { text: string; lines: number; index?: TokenChunk; words?: ChunkWords; hole?: boolean }
 
 /** Newlines in text[0, end). */
 function countNewlines(text: string, end = text.length): number {
@@ -172,7 +173,7 @@ export class DocumentCache {
     for (const c of this.chunks) {
       const end = start + c.text.length;
       const distance = near === undefined ? 0 : Math.max(0, start - near, near - end);
-      if (distance > INDEX_RADIUS) c.index = undefined;
+      if (distance > INDEX_RADIUS) c.index = c.words = undefined;
       else if (!c.index && !c.hole) stale.push({ c, distance });
       start = end;
     }
@@ -186,7 +187,10 @@ export class DocumentCache {
     }
     if (!picked.length) return 0;
     const ids = await encode(picked.map((c) => c.text));
-    picked.forEach((c, k) => (c.index = new TokenChunk(Uint32Array.from(ids[k]))));
+    picked.forEach((c, k) => {
+      c.index = new TokenChunk(Uint32Array.from(ids[k]));
+      c.words = new ChunkWords(c.text);
+    });
     return chars;
   }
 
@@ -234,6 +238,11 @@ export class DocumentCache {
 
   predict(ctx: ArrayLike<number>): CachePrediction | undefined {
     return lookup(this.indexes(), ctx);
+  }
+
+  /** Adds `factor` x the count of each identifier beginning with `head` in the indexed text to `into`. */
+  collectWords(head: string, into: Map<string, number>, factor = 1): void {
+    for (const c of this.chunks) if (c.words && !c.hole) c.words.collect(head, into, factor);
   }
 }
 

@@ -16,6 +16,8 @@ import { CodeTokenizer, TokenStreamDecoder } from './tokenizer';
 import { TokenHealer } from './healing';
 import { CacheMixer, type CacheUse, type CacheWeights } from './cache-mix';
 import type { CompletionCaches } from './document-cache';
+import { DEFAULT_WORD_WEIGHTS, partialWord, WordMixer, type WordWeights } from './word-cache';
+import { tokenKinds, type TokenKind } from './token-kind';
 
 
 export interface LoadOptions {
@@ -48,6 +50,8 @@ export interface CompletionRequest {
   cacheWeights?: CacheWeights;
   /** Mix the caches into decoding (default true; false keeps them for snippets only). */
   cacheMix?: boolean;
+  /** Weights of the identifier completion that comes with the caches (defaults: the tuned ones). */
+  wordWeights?: WordWeights;
   /** Prompt tokens a retrieved snippet may take (0: none); default SNIPPET_TOKENS. */
   snippetTokens?: number;
   /** Milliseconds the completion may take before it stops with what it has; default DEFAULT_TIME_LIMIT_MS. */
@@ -148,6 +152,8 @@ export interface ComputeGrid {
   blocks: number[];
   /** ran[t][j]: routed block blocks[j] ran for generated token t. */
   ran: number[][];
+  /** Kind of each generated token (read after the text before the cursor). */
+  kinds: TokenKind[];
 }
 
 export interface CompletionResult {
@@ -280,6 +286,23 @@ export class CompletionEngine {
     return r;
   }
 
+  /**
+   * The identifiers of the document and the workspace that extend the word the cursor is in;
+   * generated text is appended at `baseLength` of the prefix. Undefined outside a word.
+   */
+  private wordMixer(prefix: string, baseLength: number, caches: CompletionCaches, w: WordWeights = DEFAULT_WORD_WEIGHTS): { mixer: WordMixer; anchor: number } | undefined {
+    const pw = partialWord(prefix);
+    if (!pw) return undefined;
+    const counts = new Map<string, number>();
+    caches.file.collectWords(pw.word, counts);
+    for (const d of caches.workspace) d.collectWords(pw.word, counts, w.workspace);
+    if (!counts.size) return undefined;
+    // Decoding restarts at the healed token, which may begin before the word.
+    const anchor = Math.min(pw.start, baseLength);
+    const V = this.info.architecture.vocab_size;
+    return { mixer: new WordMixer(this.tokenizer, V, SPECIAL_IDS.fileSep + 1, counts, pw.start - anchor, w), anchor };
+  }
+
   /** `caches`: the n-gram caches of the document and the workspace to mix into decoding. */
   async complete(req: CompletionRequest, isCancelled: () => boolean = () => false, caches?: CompletionCaches): Promise<CompletionResult> {
     const t0 = performance.now();
@@ -317,6 +340,9 @@ export class CompletionEngine {
     let stopReason: CompletionResult['stopReason'] = 'max-tokens';
     let text = '';
     const mixer = caches && req.cacheMix !== false ? new CacheMixer(caches, req.cacheWeights) : undefined;
+    // The text generated tokens are appended to: the prefix without the healed token, from the cursor's word on.
+    const base = healer ? req.prefix.slice(0, req.prefix.length - healer.text.length) : req.prefix;
+    const words = mixer && this.wordMixer(req.prefix, base.length, caches!, req.wordWeights);
     for (let n = 0; n < maxTokens; n++) {
       const healing = healer?.active ?? false;
       const opening = req.avoidStart && !text.trim() ? this.tokensOpeningWith(req.avoidStart) : undefined;
@@ -325,7 +351,8 @@ export class CompletionEngine {
       if (mixer) {
         // The model's own choice is kept to mark the tokens where the cache changed it.
         const own = next;
-        if (mixer.mix(r.logits, arch.vocab_size, this.seq)) next = pick(r.logits);
+        const mixed = mixer.mix(r.logits, arch.vocab_size, this.seq);
+        if (words?.mixer.mix(r.logits, arch.vocab_size, base.slice(words.anchor) + decoder.text) || mixed) next = pick(r.logits);
         mixer.use.changed.push(next !== own ? 1 : 0);
       }
       if (next <= SPECIAL_IDS.fileSep) {
@@ -359,6 +386,7 @@ export class CompletionEngine {
     const tEnd = performance.now();
     const generated = meter.tokens.length - promptCount;
     const decodeMs = tEnd - tPrefill;
+    const shown = tokenTexts.slice(0, grid.length);
     return {
       text,
       mode: stopCtx.mode,
@@ -372,7 +400,7 @@ export class CompletionEngine {
         ...meter.totals(),
         prompt: meter.totals(0, promptCount),
         generation: meter.totals(promptCount),
-        grid: { tokens: tokenTexts.slice(0, grid.length), blocks: arch.routed_blocks, ran: grid },
+        grid: { tokens: shown, blocks: arch.routed_blocks, ran: grid, kinds: tokenKinds(shown, req.path, base) },
       },
       cache: mixer && { ...mixer.use, changed: mixer.use.changed.slice(0, tokenTexts.length) },
       snippet: snippet && prompt.snippetTokens > 0 ? { path: snippet.path, tokens: prompt.snippetTokens } : undefined,

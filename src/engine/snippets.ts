@@ -6,6 +6,8 @@
 // A candidate is a window of lines; the snippet is that window plus the lines after it, since
 // what follows a similar passage is the likely continuation here.
 
+import { IDENTIFIERS } from './word-cache';
+
 export interface SnippetSource {
   path: string;
   text: string;
@@ -28,10 +30,9 @@ export interface SnippetOptions {
 
 export const SNIPPET_OPTIONS: SnippetOptions = { windowLines: 8, stride: 4, followLines: 6, minScore: 0.35 };
 
-const IDENT = /[A-Za-z_$][\w$]*/g;
 
 export function identifiers(text: string): Set<string> {
-  return new Set(text.match(IDENT) ?? []);
+  return new Set(text.match(IDENTIFIERS) ?? []);
 }
 
 export function jaccard(a: Set<string>, b: Set<string>): number {

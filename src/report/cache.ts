@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CACHE_WEIGHTS, type CacheWeights } from '../engine/cache-mix';
 import { DocumentStore, MAX_OTHER_DOCUMENTS } from '../engine/document-cache';
+import type { WordWeights } from '../engine/word-cache';
 import { CompletionEngine } from '../engine/engine';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { CaseResult, caseDocument, caseMode, EvalCase, EvalReport, parseCases, runCases, summarize } from '../engine/evaluate';
@@ -40,7 +41,7 @@ export function siblingsOf(c: EvalCase, files: Map<string, { lang: string; text:
 export interface CacheRun { rows: CaseResult[]; extraMs: number[]; lookupMs: number[]; changedTokens: number; tokens: number; snippets: number }
 
 /** What a run gives the engine besides the model: cache weights (undefined: no mixing), open files, a snippet budget. */
-export interface ContextOptions { weights?: CacheWeights; workspace: boolean; snippetTokens: number }
+export interface ContextOptions { weights?: CacheWeights; words?: WordWeights; workspace: boolean; snippetTokens: number }
 
 export const MODEL_ALONE: ContextOptions = { workspace: false, snippetTokens: 0 };
 
@@ -55,7 +56,7 @@ export async function runWithCaches(engine: CompletionEngine, cases: EvalCase[],
   const run: CacheRun = { rows: [], extraMs: [], lookupMs: [], changedTokens: 0, tokens: 0, snippets: 0 };
   run.rows = await runCases(cases, async (k, mode) => {
     const doc = caseDocument(k);
-    const req = { path: k.path ?? k.id, ...doc, mode, threshold: THRESHOLD, cacheWeights: o.weights, cacheMix: o.weights !== undefined, snippetTokens: o.snippetTokens };
+    const req = { path: k.path ?? k.id, ...doc, mode, threshold: THRESHOLD, cacheWeights: o.weights, wordWeights: o.words, cacheMix: o.weights !== undefined, snippetTokens: o.snippetTokens };
     if (!o.weights && !o.workspace) {
       const r = await engine.complete(req);
       if (r.snippet) run.snippets++;
@@ -81,7 +82,7 @@ export async function runWithCaches(engine: CompletionEngine, cases: EvalCase[],
 
 /**
  * Heap and buffer growth of a store holding `chars` characters of open files, cut from `texts`
- * into as many files as the store keeps besides the current one (needs --expose-gc).
+ * into as many files as the store keeps besides the current one, all of it indexed (needs --expose-gc).
  */
 export async function storeMemory(engine: CompletionEngine, texts: string[], chars: number): Promise<{ files: number; chars: number; tokens: number; mb: number; indexMs: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -101,6 +102,8 @@ export async function storeMemory(engine: CompletionEngine, texts: string[], cha
   const t0 = performance.now();
   const { file, workspace } = await store.prepare('current', 0);
   const indexMs = performance.now() - t0;
+  // Completions index 64K characters each; as the user goes on, all of it ends up indexed.
+  for (const d of workspace) await d.ready((t) => engine.tokenizer.encodeMany(t));
   const mb = (used() - before) / 1e6;
   const docs = [file, ...workspace];
   return { files: workspace.length, chars: docs.reduce((n, d) => n + d.length, 0), tokens: docs.reduce((n, d) => n + d.tokens, 0), mb, indexMs };
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
   const noModel = await runCases(cases, async (k) => ({ text: similarLineBaseline({ ...k, prefix: caseDocument(k).prefix }), saved: 0, ms: 0 }));
   const reports: Record<string, EvalReport> = {
     'model alone': summarize(alone.rows),
-    '+ cache (file and open files)': summarize(cache.rows),
+    '+ cache (n-grams and identifiers of the file and open files)': summarize(cache.rows),
     [`+ snippet (${snippetTokens} tokens)`]: summarize(snippets.rows),
     '+ cache and snippet': summarize(both.rows),
     'no model: repeat most similar earlier line': summarize(noModel),

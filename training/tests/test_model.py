@@ -45,7 +45,7 @@ def test_exactly_k_tokens_and_unrouted_unchanged(T):
     x = block_input(m, idx, 1)
     calls = []
     orig = m.blocks[1].delta
-    m.blocks[1].delta = lambda xs, pos, mask: calls.append((xs.shape, pos.clone())) or orig(xs, pos, mask)
+    m.blocks[1].delta = lambda xs, pos, mask, route=None: calls.append((xs.shape, pos.clone())) or orig(xs, pos, mask, route)
     out, _, st = m.blocks[1].forward_topk(x, m.cfg)
     k = max(1, int(0.125 * T))
     assert calls[0][0] == (2, k, 32)  # the block itself sees k tokens per sequence, no more
