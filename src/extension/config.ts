@@ -60,5 +60,16 @@ export function languageEnabled(s: Settings, languageId: string): boolean {
   return s.languages[languageId] ?? s.languages['*'] ?? true;
 }
 
+/**
+ * Turns completions on or off for one language in the user settings, keeping the user's other
+ * entries (VS Code merges an object setting's levels, so the defaults need not be copied).
+ * Returns false when a workspace value still overrides the result.
+ */
+export async function setLanguageEnabled(languageId: string, enabled: boolean): Promise<boolean> {
+  const c = vscode.workspace.getConfiguration('modComplete');
+  await c.update('languages', { ...c.inspect<Record<string, boolean>>('languages')?.globalValue, [languageId]: enabled }, vscode.ConfigurationTarget.Global);
+  return languageEnabled(readSettings(), languageId) === enabled;
+}
+
 /** Settings whose change needs the model to be loaded again. */
 export const RELOAD_KEYS = ['modComplete.modelPath', 'modComplete.provider'];

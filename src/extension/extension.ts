@@ -4,14 +4,16 @@ import '../engine/telemetry'; // first: turns onnxruntime telemetry off before i
 import * as vscode from 'vscode';
 import { COMPUTE_BUDGETS } from '../engine/budgets';
 import type { ModCompleteApi } from './api';
-import { readSettings, RELOAD_KEYS } from './config';
+import { languageEnabled, readSettings, RELOAD_KEYS, setLanguageEnabled } from './config';
 import { DocumentSync } from './document-sync';
 import { EngineHost } from './engine-host';
-import { generateCode } from './generate';
+import { generateCode, GenerationPreview } from './generate';
 import { SuggestionHistory } from './history';
 import { InlineProvider } from './inline-provider';
 import { ComputePanel } from './panel';
+import { Snooze, SNOOZE_MINUTES } from './snooze';
 import { StatusBar } from './status-bar';
+import { type MenuAction, menuEntries } from './view-model';
 
 const PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
 
@@ -32,6 +34,18 @@ async function pickBudget(): Promise<void> {
   if (pick) await update('computeBudget', pick.label);
 }
 
+/** Completions on or off for a language, in the user settings. */
+async function setLanguage(languageId: string, enable: boolean): Promise<void> {
+  if (!(await setLanguageEnabled(languageId, enable))) {
+    void vscode.window.showWarningMessage(`MoD Complete: the workspace settings (modComplete.languages) still turn completions ${enable ? 'off' : 'on'} for ${languageId}.`);
+  }
+}
+
+/** Flips a language (the active editor's by default). */
+async function toggleLanguage(languageId = vscode.window.activeTextEditor?.document.languageId): Promise<void> {
+  if (languageId) await setLanguage(languageId, !languageEnabled(readSettings(), languageId));
+}
+
 let activeHost: EngineHost | undefined;
 
 export function activate(context: vscode.ExtensionContext): ModCompleteApi {
@@ -39,37 +53,68 @@ export function activate(context: vscode.ExtensionContext): ModCompleteApi {
   const host = new EngineHost(context.extensionPath, log);
   activeHost = host;
   const history = new SuggestionHistory();
-  const status = new StatusBar(host, history);
+  const snooze = new Snooze(context.globalState);
+  const status = new StatusBar(host, history, snooze);
   const panel = new ComputePanel(context.extensionUri, host, history);
   const sync = new DocumentSync(() => host.client, host.onDidRestart);
-  const provider = new InlineProvider(host, sync, history, log);
+  const provider = new InlineProvider(host, sync, history, log, snooze);
+  const preview = new GenerationPreview(history, log);
 
+  const setSnoozedContext = () => void vscode.commands.executeCommand('setContext', 'modComplete.snoozed', snooze.active);
+  setSnoozedContext();
+  const toggle = () => update('enable', !readSettings().enable);
+  /** The command's argument (minutes), or a pick among the menu's choices. */
+  const snoozeFor = async (minutes?: unknown) => {
+    const m = typeof minutes === 'number' && minutes > 0 ? minutes
+      : (await vscode.window.showQuickPick(SNOOZE_MINUTES.map((n) => ({ label: `${n} minutes`, n })), { title: 'MoD Complete: snooze inline completions' }))?.n;
+    if (m) await snooze.snooze(m);
+  };
+
+  const run = async (a: MenuAction) => {
+    switch (a.kind) {
+      case 'toggle': return toggle();
+      case 'language': return setLanguage(a.languageId, a.enable);
+      case 'snooze': return snooze.snooze(a.minutes);
+      case 'resume': return snooze.resume();
+      case 'budget': return pickBudget();
+      case 'provider': {
+        const p = await vscode.window.showQuickPick(PROVIDERS, { title: 'MoD Complete: execution provider' });
+        return p && update('provider', p);
+      }
+      case 'panel': return panel.show();
+      case 'reload': return host.load();
+      case 'log': return log.show();
+    }
+  };
   const menu = async () => {
     const s = readSettings();
-    const items: (vscode.QuickPickItem & { run: () => unknown })[] = [
-      { label: s.enable ? '$(circle-slash) Disable completions' : '$(zap) Enable completions', run: () => update('enable', !s.enable) },
-      { label: `$(dashboard) Compute budget: ${s.computeBudget}`, run: pickBudget },
-      {
-        label: `$(server-process) Provider: ${s.provider}${host.info ? ` (in use: ${host.info.provider})` : ''}`,
-        run: async () => {
-          const p = await vscode.window.showQuickPick(PROVIDERS, { title: 'MoD Complete: execution provider' });
-          if (p) await update('provider', p);
-        },
-      },
-      { label: '$(graph) Show compute panel', run: () => panel.show() },
-      { label: '$(refresh) Reload model', run: () => host.load() },
-      { label: '$(output) Show log', run: () => log.show() },
-    ];
-    const pick = await vscode.window.showQuickPick(items, { title: `MoD Complete — ${host.status}${host.error ? `: ${host.error}` : ''}` });
-    await pick?.run();
+    const languageId = vscode.window.activeTextEditor?.document.languageId;
+    const entries = menuEntries({
+      enable: s.enable,
+      computeBudget: s.computeBudget,
+      provider: s.provider,
+      providerInUse: host.info?.provider,
+      language: languageId ? { id: languageId, enabled: languageEnabled(s, languageId) } : undefined,
+      snoozedMs: snooze.remainingMs(),
+    });
+    const pick = await vscode.window.showQuickPick(entries, { title: `MoD Complete — ${host.status}${host.error ? `: ${host.error}` : ''}` });
+    if (pick) await run(pick.action);
   };
 
   context.subscriptions.push(
-    log, host, sync, history, status, panel,
+    log, host, sync, history, snooze, status, panel, preview,
+    snooze.onDidChange(setSnoozedContext),
+    // The preview does not need the engine, but a reload is a clear point where the user moved on.
+    host.onDidChange(() => host.status === 'loading' && preview.accept('model reloaded')),
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     vscode.commands.registerCommand('modComplete.trigger', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
-    vscode.commands.registerCommand('modComplete.toggle', () => update('enable', !readSettings().enable)),
-    vscode.commands.registerCommand('modComplete.generate', (instruction?: unknown) => generateCode(host, history, log, typeof instruction === 'string' ? instruction : undefined)),
+    vscode.commands.registerCommand('modComplete.toggle', toggle),
+    vscode.commands.registerCommand('modComplete.toggleLanguage', (languageId?: unknown) => toggleLanguage(typeof languageId === 'string' ? languageId : undefined)),
+    vscode.commands.registerCommand('modComplete.snooze', snoozeFor),
+    vscode.commands.registerCommand('modComplete.resume', () => snooze.resume()),
+    vscode.commands.registerCommand('modComplete.generate', (instruction?: unknown) => generateCode(host, history, preview, log, typeof instruction === 'string' ? instruction : undefined)),
+    vscode.commands.registerCommand('modComplete.acceptGeneration', () => preview.accept()),
+    vscode.commands.registerCommand('modComplete.discardGeneration', () => preview.discard()),
     vscode.commands.registerCommand('modComplete.openPanel', () => panel.show()),
     vscode.commands.registerCommand('modComplete.menu', menu),
     vscode.commands.registerCommand('modComplete.setBudget', pickBudget),

@@ -12,11 +12,13 @@ export class SuggestionHistory {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly acceptedEmitter = new vscode.EventEmitter<SuggestionRecord>();
-  /** A suggestion the user kept (Tab on ghost text, or generated code). */
+  /** A suggestion the user kept (Tab on ghost text, or a generated preview accepted). */
   readonly onDidAccept = this.acceptedEmitter.event;
   /** Session totals over every suggestion shown, not only the kept ones. */
   private totalFlops = 0;
   private totalDense = 0;
+  /** Generated previews the user threw away. */
+  private discarded = 0;
 
   add(kind: SuggestionRecord['kind'], file: string, text: string, r: TimedResult): SuggestionRecord {
     const rec: SuggestionRecord = {
@@ -55,6 +57,12 @@ export class SuggestionHistory {
     }
   }
 
+  /** A generated preview ended without being kept (its record stays unaccepted); called once per preview. */
+  markDiscarded(): void {
+    this.discarded++;
+    this.changed.fire();
+  }
+
   list(): SuggestionRecord[] {
     return [...this.records];
   }
@@ -63,10 +71,11 @@ export class SuggestionHistory {
     return this.records[0];
   }
 
-  session(): { suggestions: number; accepted: number; flops: number; denseFlops: number; computeSaved: number } {
+  session(): { suggestions: number; accepted: number; discarded: number; flops: number; denseFlops: number; computeSaved: number } {
     return {
       suggestions: this.nextId - 1,
       accepted: this.records.filter((r) => r.accepted).length,
+      discarded: this.discarded,
       flops: this.totalFlops,
       denseFlops: this.totalDense,
       computeSaved: this.totalDense > 0 ? 1 - this.totalFlops / this.totalDense : 0,

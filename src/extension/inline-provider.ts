@@ -12,6 +12,8 @@ import { languageEnabled, readSettings } from './config';
 import type { DocumentSync } from './document-sync';
 import type { EngineHost } from './engine-host';
 import type { SuggestionHistory } from './history';
+import type { Snooze } from './snooze';
+import { cancelledLine, decisionLine, requestLine } from './view-model';
 
 /** A suggestion shown: `text` is inserted at `offset`, where the document began with `prefix`. */
 interface Shown { uri: string; offset: number; prefix: string; text: string; id: number }
@@ -19,16 +21,37 @@ interface Shown { uri: string; offset: number; prefix: string; text: string; id:
 /** The last accepted insertion of a document, which ends at `end`. */
 interface Accepted { end: number; text: string }
 
-/** Debounce that waits longer while the user types fast (no work wasted between keystrokes). */
+/**
+ * Debounce that waits longer while the user types fast (no work wasted between keystrokes), and
+ * only `base` (modComplete.debounceMs) otherwise. It adds to VS Code's own wait: 1.100 asks an
+ * inline provider only after 50 ms without a keystroke (a fixed debounce, no setting), so two
+ * keystrokes' requests come at least that far apart.
+ */
 export class AdaptiveDebounce {
+  /** Typing counts as fast while the mean gap between requests is below this. */
+  private static readonly FAST_GAP_MS = 220;
+  /** While typing fast, wait this many mean gaps: the next keystroke usually comes first. */
+  private static readonly FAST_FACTOR = 1.5;
+  /** Gaps this long are pauses (thinking, reading), not typing speed: the mean stays as it was. */
+  private static readonly PAUSE_MS = 600;
+  private static readonly MAX_MS = 1000;
   private last = 0;
+  private lastKey = '';
   private gap = 250;
 
-  delay(base: number, now = Date.now()): number {
-    const g = now - this.last;
-    this.last = now;
-    if (g < 1500) this.gap = 0.7 * this.gap + 0.3 * g;
-    return Math.round(Math.min(1000, Math.max(base, this.gap < 200 ? 1.5 * this.gap : base)));
+  /**
+   * `key` names the document version asked about: VS Code asks again for the same keystroke (when
+   * the suggest list opens, 100-200 ms on, or the cursor moves), and those asks are no typing gap.
+   */
+  delay(base: number, key: string, now = Date.now()): number {
+    const D = AdaptiveDebounce;
+    if (key !== this.lastKey) {
+      const g = now - this.last;
+      this.last = now;
+      this.lastKey = key;
+      if (g < D.PAUSE_MS) this.gap = 0.7 * this.gap + 0.3 * g;
+    }
+    return Math.round(Math.min(D.MAX_MS, Math.max(base, this.gap < D.FAST_GAP_MS ? D.FAST_FACTOR * this.gap : base)));
   }
 }
 
@@ -52,8 +75,15 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   private readonly debounce = new AdaptiveDebounce();
   private warned = new Set<string>();
 
-  constructor(private readonly host: EngineHost, private readonly sync: DocumentSync, private readonly history: SuggestionHistory, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly host: EngineHost,
+    private readonly sync: DocumentSync,
+    private readonly history: SuggestionHistory,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly snooze: Snooze,
+  ) {
     history.onDidAccept((rec) => {
+      if (rec.kind === 'inline') this.log.info(decisionLine(rec, 'accepted'));
       const s = this.shown;
       if (s && rec.id === s.id) this.accepted.set(s.uri, { end: s.offset + s.text.length, text: s.text });
     });
@@ -80,7 +110,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = readSettings();
     const client = this.host.client;
-    if (!s.enable || !client || this.host.generationInFlight || !languageEnabled(s, doc.languageId)) return undefined;
+    if (!s.enable || !client || this.host.generationInFlight || this.snooze.active || !languageEnabled(s, doc.languageId)) return undefined;
     const text = doc.getText();
     try {
       checkText(text, vscode.workspace.asRelativePath(doc.uri));
@@ -105,12 +135,14 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     // Completing in the middle of a word rarely helps and mostly flickers.
     if (ctx.triggerKind === vscode.InlineCompletionTriggerKind.Automatic && /^\w/.test(suffix)) return undefined;
     if (ctx.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
-      if (!(await sleep(this.debounce.delay(s.debounceMs), token))) return undefined;
+      if (!(await sleep(this.debounce.delay(s.debounceMs, `${uri}@${doc.version}`), token))) return undefined;
     }
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
+    const file = vscode.workspace.asRelativePath(doc.uri);
+    const where = `${file}:${pos.line + 1}:${pos.character + 1}`;
+    const started = performance.now();
     try {
-      const file = vscode.workspace.asRelativePath(doc.uri);
       const req = {
         path: file, mode: 'auto' as const, maxTokens: s.maxTokens, maxLines: s.maxLines, budget: s.computeBudget,
         prefixTokens: s.prefixTokens, suffixTokens: s.suffixTokens,
@@ -121,17 +153,24 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       const r = await this.host.track(selected
         ? client.complete({ ...req, prefix: prefixWindow(prefix, s.prefixTokens * CHARS_PER_TOKEN), suffix: suffixWindow(suffix, s.suffixTokens * CHARS_PER_TOKEN) }, abort.signal)
         : this.sync.complete(doc, start, req, abort.signal));
-      if (token.isCancellationRequested) return undefined;
+      if (token.isCancellationRequested) {
+        this.log.info(requestLine(where, 'inline', 'cancelled', r));
+        return undefined;
+      }
       const last = this.accepted.get(uri);
       const justAccepted = last && last.end === start + lead.length && prefix.endsWith(last.text) ? last.text : undefined;
       const completion = postProcess(r.text, { prefix, suffix, accepted: justAccepted });
-      this.log.debug(`${file}:${pos.line + 1}:${pos.character + 1} ${r.tokens} tokens in ${(r.queueMs + r.timing.totalMs).toFixed(0)} ms, saved ${(100 * r.compute.saved).toFixed(1)}%, reused ${r.timing.reusedTokens}/${r.timing.promptTokens} prompt tokens`);
-      if (!completion) return undefined;
+      if (!completion) {
+        this.log.info(requestLine(where, 'inline', 'empty', r));
+        return undefined;
+      }
       const rec = this.history.add('inline', file, completion, r);
+      this.log.info(requestLine(where, 'inline', 'shown', r, rec.id));
       this.shown = { uri, offset: start, prefix: text.slice(0, start), text: lead + completion, id: rec.id };
       return [this.item(lead + completion, range, rec.id)];
     } catch (e) {
-      if (!isCancelled(e)) this.log.error(`completion failed: ${(e as Error).message}`);
+      if (isCancelled(e)) this.log.info(cancelledLine(where, 'inline', performance.now() - started));
+      else this.log.error(`${where} completion failed: ${(e as Error).message}`);
       return undefined;
     } finally {
       sub.dispose();

@@ -1,14 +1,13 @@
-// The compute meter in the status bar: state, provider, compute saved for the last suggestion
-// and the session, tokens/s; the tooltip explains, a click opens the menu.
+// The compute meter in the status bar: state (snoozed, off for the active editor's language),
+// compute saved by the last suggestion; the tooltip explains with the session, tokens/s and the
+// figures behind them; a click opens the menu.
 import * as vscode from 'vscode';
-import { readSettings } from './config';
+import { languageEnabled, readSettings } from './config';
 import type { EngineHost } from './engine-host';
 import type { SuggestionRecord } from './api';
 import type { SuggestionHistory } from './history';
-
-export function pct(x: number): string {
-  return `${(100 * x).toFixed(1)}%`;
-}
+import { minutesLeft, type Snooze } from './snooze';
+import { pct, statusText } from './view-model';
 
 export function gflops(x: number): string {
   return x >= 1e9 ? `${(x / 1e9).toFixed(2)} GFLOP` : `${(x / 1e6).toFixed(1)} MFLOP`;
@@ -28,36 +27,29 @@ export class StatusBar implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('modComplete.status', vscode.StatusBarAlignment.Right, 100);
   private readonly subs: vscode.Disposable[];
 
-  constructor(private readonly host: EngineHost, private readonly history: SuggestionHistory) {
+  constructor(private readonly host: EngineHost, private readonly history: SuggestionHistory, private readonly snooze: Snooze) {
     this.item.name = 'MoD Complete';
     this.item.command = 'modComplete.menu';
-    this.subs = [host.onDidChange(() => this.update()), history.onDidChange(() => this.update())];
+    this.subs = [
+      host.onDidChange(() => this.update()),
+      history.onDidChange(() => this.update()),
+      snooze.onDidChange(() => this.update()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+    ];
     this.update();
     this.item.show();
   }
 
-  text(): string {
-    const last = this.history.latest();
-    const saved = last ? ` ${pct(last.computeSaved)} saved` : '';
-    switch (this.host.status) {
-      case 'loading':
-        return '$(loading~spin) MoD loading';
-      case 'restarting':
-        return '$(loading~spin) MoD restarting';
-      case 'error':
-        return '$(error) MoD error';
-      case 'disabled':
-        return '$(circle-slash) MoD off';
-      case 'generating':
-        return `$(sync~spin) MoD${saved}`;
-      default:
-        return last ? `$(zap) MoD${saved} · ${last.tokensPerSecond.toFixed(0)} tok/s` : `$(zap) MoD ready`;
-    }
-  }
-
   update(): void {
     const h = this.host;
-    this.item.text = this.text();
+    const languageId = vscode.window.activeTextEditor?.document.languageId;
+    const s = readSettings();
+    this.item.text = statusText({
+      status: h.status,
+      lastSaved: this.history.latest()?.computeSaved,
+      snoozedMs: this.snooze.remainingMs(),
+      languageOff: languageId && !languageEnabled(s, languageId) ? languageId : undefined,
+    });
     this.item.backgroundColor = h.status === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
       : h.status === 'restarting' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const md = new vscode.MarkdownString(undefined, true);
@@ -65,7 +57,8 @@ export class StatusBar implements vscode.Disposable {
     if (h.status === 'error') md.appendMarkdown(`Error: ${h.error}\n\n`);
     if (h.status === 'restarting') md.appendMarkdown(`The engine worker stopped: ${h.error} Starting a new one…\n\n`);
     else if (h.recovered) md.appendMarkdown(`Recovered at ${h.recovered.at.toLocaleTimeString()} after the engine worker stopped: ${h.recovered.error}\n\n`);
-    if (h.info) md.appendMarkdown(`Model \`${h.info.model}\` (${h.info.precision}) on **${h.info.provider}** · budget **${readSettings().computeBudget}**\n\n`);
+    if (this.snooze.active) md.appendMarkdown(`Completions are snoozed for ${minutesLeft(this.snooze.remainingMs())} more min (Resume in the menu).\n\n`);
+    if (h.info) md.appendMarkdown(`Model \`${h.info.model}\` (${h.info.precision}) on **${h.info.provider}** · budget **${s.computeBudget}**\n\n`);
     const last = this.history.latest();
     if (last) {
       md.appendMarkdown(`Last suggestion: ${last.tokens} tokens in ${last.latencyMs.toFixed(0)} ms (${last.tokensPerSecond.toFixed(0)} tok/s); ` +
@@ -73,7 +66,7 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`${contextLine(last)}\n\n`);
     }
     const sess = this.history.session();
-    if (sess.suggestions) md.appendMarkdown(`Session: ${sess.suggestions} suggestions, ${sess.accepted} accepted, ${pct(sess.computeSaved)} compute saved.\n\n`);
+    if (sess.suggestions) md.appendMarkdown(`Session: ${sess.suggestions} suggestions, ${sess.accepted} accepted, ${sess.discarded} generations discarded, ${pct(sess.computeSaved)} compute saved.\n\n`);
     md.appendMarkdown('Click for the menu.');
     this.item.tooltip = md;
   }

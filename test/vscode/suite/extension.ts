@@ -36,6 +36,23 @@ async function openWorkspaceFile(rel: string): Promise<vscode.TextEditor> {
   return vscode.window.showTextDocument(doc);
 }
 
+/**
+ * An untitled TypeScript buffer with src/math.ts's first text, so that tests which leave
+ * completions unanswered do not change the workspace files later tests complete in.
+ */
+async function openUntitledTs(): Promise<vscode.TextEditor> {
+  const content = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function multiply(a: number, b: number): number {\n  return a * b;\n}\n';
+  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'typescript', content }));
+}
+
+/** Where the model completes a body (the first test's spot); an empty body above it would make it close the function at once, which shows nothing. */
+const DIVIDE = '\nexport function divide(a: number, b: number): number {\n  ';
+
+/** A new document version with the same text before the cursor: VS Code asks the provider again only then (see expectNoInline). */
+async function touch(editor: vscode.TextEditor, comment: string): Promise<void> {
+  await editor.edit((e) => e.insert(new vscode.Position(0, 0), `// ${comment}\n`));
+}
+
 /** Appends text at the end of the document and leaves the cursor after it. */
 async function typeAtEnd(editor: vscode.TextEditor, text: string): Promise<vscode.Position> {
   const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
@@ -57,6 +74,32 @@ suite('MoD Complete in VS Code', () => {
       return r !== undefined && r.id !== before && r.kind === 'inline' && r;
     });
   }
+
+  /**
+   * Triggers an inline completion and checks that none comes (2 s is many times an engine request).
+   * VS Code does not ask again at the same position and document version after an explicit
+   * request: change the document (touch) before expecting a completion there.
+   */
+  async function expectNoInline(why: string): Promise<void> {
+    const before = api.history()[0]?.id;
+    await vscode.commands.executeCommand('modComplete.trigger');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(api.history()[0]?.id, before, why);
+  }
+
+  /** Runs Generate Code at the end of the document; returns its record, with the document before and after the insertion. */
+  async function generate(editor: vscode.TextEditor, instruction: string): Promise<{ rec: SuggestionRecord; before: string; after: string }> {
+    const before = editor.document.getText();
+    const end = editor.document.positionAt(before.length);
+    editor.selection = new vscode.Selection(end, end);
+    assert.equal(await vscode.commands.executeCommand<boolean>('modComplete.generate', instruction), true, 'Generate inserted code');
+    const rec = api.history().find((r) => r.kind === 'generate');
+    assert.ok(rec && rec.tokens > 0, 'the generation is in the history');
+    assert.equal(rec.accepted, false, 'a preview is not accepted before the user decides');
+    return { rec, before, after: editor.document.getText() };
+  }
+
+  const accepted = (rec: SuggestionRecord) => api.history().find((r) => r.id === rec.id)?.accepted;
 
   /** Settings are applied asynchronously (a model reload for some): wait until the state shows it. */
   async function waitForState(what: string, ok: (s: ReturnType<ModCompleteApi['state']>) => boolean): Promise<void> {
@@ -117,12 +160,93 @@ suite('MoD Complete in VS Code', () => {
     const s = api.state();
     assert.ok(s.sessionComputeSaved > 0 && s.sessionComputeSaved < 1, `sessionComputeSaved ${s.sessionComputeSaved}`);
     assert.match(s.statusText, /MoD/);
-    assert.match(s.statusText, /\d+(\.\d+)?\s*% saved/, `status text "${s.statusText}" shows the saved share`);
+    assert.match(s.statusText, /\d+% compute saved/, `status text "${s.statusText}" shows the saved share`);
 
     await vscode.commands.executeCommand('modComplete.openPanel');
     await waitFor('the compute panel tab', () => vscode.window.tabGroups.all
       .flatMap((g) => g.tabs)
       .some((t) => t.input instanceof vscode.TabInputWebview && t.label === 'MoD Complete: Compute'), 20_000);
+  });
+
+  test('Generate previews its code: Discard restores the document byte for byte, even after typing elsewhere', async () => {
+    const editor = await openWorkspaceFile('tools/scratch.py');
+    // The preview of the earlier Generate test is still pending: a new generation accepts it.
+    const earlier = api.history().find((r) => r.kind === 'generate');
+    const { rec, before, after } = await generate(editor, 'a function that multiplies two numbers');
+    assert.ok(earlier && accepted(earlier), 'the earlier preview was accepted when the next generation landed');
+    assert.ok(after.length > before.length, 'the preview is in the document');
+    // Typing above the preview moves it; Discard then removes the generated text and only it.
+    await editor.edit((e) => e.insert(new vscode.Position(0, 0), '# typed meanwhile\n'));
+    assert.equal(await vscode.commands.executeCommand('modComplete.discardGeneration'), true);
+    assert.equal(editor.document.getText(), '# typed meanwhile\n' + before);
+    assert.equal(accepted(rec), false, 'a discarded generation is not accepted');
+    assert.equal(await vscode.commands.executeCommand('modComplete.discardGeneration'), false, 'nothing is left to discard');
+    await editor.edit((e) => e.delete(new vscode.Range(0, 0, 1, 0)));
+    assert.equal(editor.document.getText(), before);
+  });
+
+  test('Accept keeps the generated code and marks it accepted', async () => {
+    const editor = await openWorkspaceFile('tools/scratch.py');
+    const { rec, after } = await generate(editor, 'a function that subtracts two numbers');
+    assert.equal(await vscode.commands.executeCommand('modComplete.acceptGeneration'), true);
+    assert.equal(editor.document.getText(), after);
+    assert.equal(accepted(rec), true);
+    assert.equal(await vscode.commands.executeCommand('modComplete.discardGeneration'), false, 'an accepted preview cannot be discarded');
+  });
+
+  test('a preview removed by an edit counts as discarded; one pending over a model reload is accepted', async () => {
+    const editor = await openWorkspaceFile('tools/scratch.py');
+    const removed = await generate(editor, 'a function that divides two numbers');
+    // One edit over exactly the inserted text (at the end), as an undo of the insertion makes.
+    assert.ok(removed.after.startsWith(removed.before), 'the code went in at the end');
+    const doc = editor.document;
+    await editor.edit((e) => e.delete(new vscode.Range(doc.positionAt(removed.before.length), doc.positionAt(removed.after.length))));
+    assert.equal(doc.getText(), removed.before);
+    assert.equal(accepted(removed.rec), false);
+    assert.equal(await vscode.commands.executeCommand('modComplete.discardGeneration'), false, 'the removal ended the preview');
+
+    const kept = await generate(editor, 'a function that returns the absolute value');
+    await vscode.commands.executeCommand('modComplete.reloadModel');
+    await api.whenLoaded();
+    assert.equal(accepted(kept.rec), true, 'the reload accepted the pending preview');
+    assert.equal(doc.getText(), kept.after);
+    assert.equal(await vscode.commands.executeCommand('modComplete.discardGeneration'), false, 'no preview is left pending');
+  });
+
+  test('Snooze pauses inline completions and shows it; Resume brings them back', async () => {
+    const editor = await openUntitledTs();
+    // Snoozed before typing: no request may slip in ahead of it.
+    await vscode.commands.executeCommand('modComplete.snooze', 15);
+    try {
+      assert.match(api.state().statusText, /MoD snoozed 15m/);
+      await typeAtEnd(editor, DIVIDE);
+      await expectNoInline('no suggestion while snoozed');
+    } finally {
+      await vscode.commands.executeCommand('modComplete.resume');
+    }
+    assert.doesNotMatch(api.state().statusText, /snoozed/);
+    await touch(editor, 'resumed');
+    const rec = await requestInline();
+    assert.ok(rec.tokens > 0, 'completions are back after Resume');
+  });
+
+  test('Disable for a language writes the user settings and stops completions there; Enable brings them back', async () => {
+    const editor = await openUntitledTs();
+    try {
+      await vscode.commands.executeCommand('modComplete.toggleLanguage');
+      assert.equal(config().inspect<Record<string, boolean>>('languages')?.globalValue?.typescript, false);
+      assert.equal(config().get<Record<string, boolean>>('languages')?.plaintext, false, 'the defaults still apply beside the user entry');
+      await waitFor('the status bar saying completions are off for typescript', () => /MoD off for typescript/.test(api.state().statusText), 10_000);
+      await typeAtEnd(editor, DIVIDE);
+      await expectNoInline('no suggestion in a language turned off');
+      await vscode.commands.executeCommand('modComplete.toggleLanguage');
+      assert.equal(config().inspect<Record<string, boolean>>('languages')?.globalValue?.typescript, true);
+      await touch(editor, 'on again');
+      const rec = await requestInline();
+      assert.ok(rec.tokens > 0, 'completions are back after Enable');
+    } finally {
+      await setSetting('languages', undefined);
+    }
   });
 
   test('computeBudget "full" runs every block (no compute saved)', async () => {
