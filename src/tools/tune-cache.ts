@@ -8,7 +8,7 @@
 // 2. Greedy completions: completion cases built from validation files (as the held-out ones are
 //    built from held-out files) check scales of those weights for exact match and edit similarity.
 //
-//   node out/src/tools/tune-cache.js [--val data/corpus-v1/val.jsonl] [--cases 150] [--scales 0.5,1,1.5] [--weights JSON] [--snippets 64,128] [--out docs/reports/cache-tuning.json]
+//   node out/src/tools/tune-cache.js [--val data/corpus/val.jsonl] [--cases 150] [--scales 0.5,1,1.5] [--weights JSON] [--snippets 64,128] [--out docs/reports/cache-tuning.json]
 import '../engine/telemetry'; // first: turns onnxruntime telemetry off before it loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { mulberry32 } from '../corpus/shards';
 import { lookup, MAX_CONTEXT, MIN_CONTEXT, TokenChunk, type CachePrediction } from '../engine/cache-model';
 import { cacheWeight, CacheWeights, DEFAULT_CACHE_WEIGHTS, mixture } from '../engine/cache-mix';
 import { CompletionEngine } from '../engine/engine';
+import { DEFAULT_WORD_WEIGHTS } from '../engine/word-cache';
 import { summarize } from '../engine/evaluate';
 import { defaultModelDir, packageRoot } from '../engine/paths';
 import { MODEL_ALONE, runWithCaches } from '../report/cache';
@@ -102,7 +103,7 @@ async function scoreSpans(engine: CompletionEngine, docs: { path: string; lang: 
 
 async function main(): Promise<void> {
   const root = packageRoot();
-  const valPath = path.resolve(root, arg('--val', 'data/corpus-v1/val.jsonl'));
+  const valPath = path.resolve(root, arg('--val', 'data/corpus/val.jsonl'));
   const engine = await CompletionEngine.load({ modelDir: path.resolve(root, arg('--model', defaultModelDir())), precision: 'q4', provider: 'cpu' });
   const raw: { path: string; lang: string; text: string }[] = [];
   for await (const d of readDocs(valPath)) raw.push(d);
@@ -133,6 +134,14 @@ async function main(): Promise<void> {
     const s = summarize((await runWithCaches(engine, cases, { weights: w, workspace: true, snippetTokens: 0 })).rows);
     greedy[`weights x${scale}`] = { exactMatch: s.exactMatch, editSimilarity: s.editSimilarity };
   }
+  // The weights that ship, where they differ from the ones just tuned.
+  if (JSON.stringify(weights) !== JSON.stringify(DEFAULT_CACHE_WEIGHTS)) {
+    const s = summarize((await runWithCaches(engine, cases, { weights: DEFAULT_CACHE_WEIGHTS, workspace: true, snippetTokens: 0 })).rows);
+    greedy['shipped weights (DEFAULT_CACHE_WEIGHTS)'] = { exactMatch: s.exactMatch, editSimilarity: s.editSimilarity };
+  }
+  // The identifier completion that comes with the caches, off and at its defaults (x1 above).
+  const noWords = summarize((await runWithCaches(engine, cases, { weights, words: { ...DEFAULT_WORD_WEIGHTS, max: 0 }, workspace: true, snippetTokens: 0 })).rows);
+  greedy['weights x1, identifier completion off'] = { exactMatch: noWords.exactMatch, editSimilarity: noWords.editSimilarity };
   // Snippet budgets, checked here on validation cases, never on held-out ones.
   for (const snippetTokens of arg('--snippets', '64,128').split(',').map(Number)) {
     const s = summarize((await runWithCaches(engine, cases, { workspace: true, snippetTokens })).rows);
@@ -140,7 +149,7 @@ async function main(): Promise<void> {
   }
   for (const [k, g] of Object.entries(greedy)) console.log(`${cases.length} validation cases, ${k}: exact ${(100 * g.exactMatch).toFixed(1)}%, edit sim ${(100 * g.editSimilarity).toFixed(1)}%`);
   const out = path.resolve(root, arg('--out', 'docs/reports/cache-tuning.json'));
-  fs.writeFileSync(out, JSON.stringify({ val: path.relative(root, valPath), tokens: rows.length, minContext: MIN_CONTEXT, weights, folds, greedy }, null, 1));
+  fs.writeFileSync(out, JSON.stringify({ model: engine.info.model, modelSha256: engine.pkg.manifest.files[engine.info.precision]?.sha256, val: path.relative(root, valPath), tokens: rows.length, minContext: MIN_CONTEXT, weights, folds, greedy }, null, 1));
 }
 
 if (require.main === module) void main().catch((err) => {
