@@ -1,7 +1,8 @@
 // Compute panel webview: where compute went for the latest (or the selected) suggestion, the grid
 // of generated tokens x routed blocks first (tokens coloured by kind, as the engine classified
-// them), then the newest suggestions a page at a time. All text goes through textContent or title
-// (no HTML injection).
+// them), then the newest suggestions a page at a time, laid out in the part of the webview that
+// is on screen. All text goes through textContent or title (no HTML injection); styles only
+// through the stylesheet and CSSOM custom properties (no inline style attributes).
 (function () {
   const vscode = acquireVsCodeApi();
   /** Rows per page of the list: enough for a session's recent work, few enough to render at once. */
@@ -32,6 +33,15 @@
   function oneLine(text) {
     const flat = text.replace(/\r?\n/g, ' ↵ ');
     return flat.length > ROW_TEXT_CHARS ? flat.slice(0, ROW_TEXT_CHARS) + '…' : flat;
+  }
+  /**
+   * Scrolls the panel (its body is the scroll box, see panel.css) so that `e` starts at the top.
+   * Not Element.scrollIntoView: that also scrolls every ancestor frame, and where VS Code lays
+   * the editor group out wider than the window, it would shift VS Code's whole workbench sideways.
+   */
+  function scrollToTop(e) {
+    const body = document.body;
+    body.scrollTo({ top: body.scrollTop + e.getBoundingClientRect().top - body.getBoundingClientRect().top });
   }
   function pick(id) {
     selected = id;
@@ -77,7 +87,7 @@
       li.append(meta, text, stats);
       const choose = () => {
         pick(r.id);
-        document.getElementById('detail').scrollIntoView({ block: 'start' });
+        scrollToTop(document.getElementById('detail'));
       };
       li.addEventListener('click', choose);
       li.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && choose());
@@ -116,12 +126,13 @@
       }
       table.append(tr);
     });
-    box.append(el('p', 'legend', 'Rows: generated tokens, coloured by kind. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
-    box.append(kindLegend(grid));
-    // The grid scrolls in its own box, so a long suggestion does not push the list out of reach.
+    // The grid scrolls in its own box, so a long suggestion does not push the list out of reach;
+    // it comes right after the suggestion's summary, its legends below it.
     const wrap = el('div', 'grid-wrap');
     wrap.append(table);
     box.append(wrap);
+    box.append(kindLegend(grid));
+    box.append(el('p', 'legend', 'Rows: generated tokens, coloured by kind. Columns: routed blocks. ● the block ran for that token; empty: skipped (no FLOPs, no KV cache entry).' + (changed ? ' ◆ the cache model (n-gram counts over this file and the other open files) changed the model\'s choice.' : '')));
   }
 
   /** The kinds among the suggestion's tokens, in order of first use: how many, and how often the routed blocks ran for them. */
@@ -181,6 +192,37 @@
     renderList();
   }
 
+  /**
+   * VS Code lays an editor group out 220 px wide at least: in a window too narrow for the side
+   * bar and two groups (e.g. 600 px), the panel's group runs past the window's edge and VS Code
+   * clips the webview to what is on screen, so the page's right part (and its scroll bar) would
+   * lie under the clip. An IntersectionObserver with the implicit root (the window's viewport,
+   * through every ancestor frame's clip) sees the visible part of a probe as wide as the page;
+   * the page is then laid out in that part (--visible-left / --visible-width, panel.css).
+   */
+  function fitVisiblePart() {
+    const probe = el('div', 'visible-probe');
+    probe.setAttribute('aria-hidden', 'true');
+    document.documentElement.append(probe);
+    const root = document.body.style;
+    const thresholds = Array.from({ length: 201 }, (_, i) => i / 200);
+    new IntersectionObserver((entries) => {
+      const e = entries[entries.length - 1];
+      const full = e.boundingClientRect.width;
+      const seen = e.intersectionRect.width;
+      // Nothing seen: the panel is hidden (another tab in front), keep the layout as it is.
+      if (!e.isIntersecting || seen <= 0) return;
+      if (seen < full - 1) {
+        root.setProperty('--visible-left', `${Math.max(0, e.intersectionRect.left - e.boundingClientRect.left)}px`);
+        root.setProperty('--visible-width', `${Math.floor(seen)}px`);
+      } else {
+        root.removeProperty('--visible-left');
+        root.removeProperty('--visible-width');
+      }
+    }, { threshold: thresholds }).observe(probe);
+  }
+
+  fitVisiblePart();
   document.getElementById('more').addEventListener('click', () => {
     limit += PAGE;
     persist();

@@ -319,7 +319,7 @@ def main():
     manifest = {
         'format': 'mod-complete-model',
         'formatVersion': 1,
-        'name': a.name or old.get('name', os.path.basename(os.path.normpath(a.out))) + ('-plain-dense' if a.plain_dense else ''),
+        'name': a.name or old.get('name', os.path.basename(os.path.normpath(a.out))) + (GRAPH_IO['plainDenseSuffix'] if a.plain_dense else ''),
         'architecture': {**cfg.to_dict(), 'head_dim': cfg.d_model // cfg.n_head,
                          'routed_blocks': [] if a.plain_dense else [i for i in range(cfg.n_layer) if cfg.routed(i)],
                          'norm': 'rmsnorm', 'position': 'rope', 'mlp': 'silu', 'tied_embeddings': True},

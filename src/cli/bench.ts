@@ -12,6 +12,7 @@ import { COMPUTE_BUDGETS } from '../engine/budgets';
 import { argmax, CompletionEngine, LoadOptions } from '../engine/engine';
 import { median } from '../engine/metrics';
 import { EngineError } from '../engine/errors';
+import { PLAIN_DENSE_SUFFIX } from '../engine/graph-io';
 import { PRECISIONS } from '../engine/manifest';
 import { packageRoot } from '../engine/paths';
 
@@ -122,7 +123,7 @@ export async function runBench(opts: BenchOptions) {
   const plain = opts.plainDense
     ? { q4: await CompletionEngine.load({ ...opts, modelDir: opts.plainDense, precision: 'q4' }), float: await CompletionEngine.load({ ...opts, modelDir: opts.plainDense, precision: 'float' }) }
     : undefined;
-  if (plain && plain.q4.info.model !== `${engines.q4.info.model}-plain-dense`) {
+  if (plain && plain.q4.info.model !== engines.q4.info.model + PLAIN_DENSE_SUFFIX) {
     throw new EngineError('input', `${opts.plainDense} holds ${plain.q4.info.model}, not the plain dense view of ${engines.q4.info.model} (npm run report:bench writes it).`);
   }
   const all = await engines.q4.tokenizer.encode(text);

@@ -1,7 +1,8 @@
 // The compute panel: where compute went for the latest (or the selected) suggestion (generated
 // tokens x routed blocks) above a bounded list of recent suggestions with their text and
 // accounting. A webview with a strict Content-Security-Policy (nonce'd script, no network) and
-// theme colours; the layout stacks so that it fits a split editor.
+// theme colours; the layout stacks so that it fits a split editor, and keeps to the part of the
+// webview on screen where VS Code clips an editor group at the window's edge (media/panel.js).
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { EngineHost } from './engine-host';
