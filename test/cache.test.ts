@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { lookup, MAX_CONTEXT, MAX_OCCURRENCES, NgramCounts, predict, TokenChunk } from '../src/engine/cache-model';
 import { cacheWeight, CacheMixer, mixLogits, mixture } from '../src/engine/cache-mix';
 import { siblingsOf } from '../src/report/cache';
+import { softmax } from './helpers';
 import { CHUNK_LINES, DocumentCache, editsFromChanges, DocumentStore, MAX_OTHER_CHARS, MAX_OTHER_DOCUMENTS, splitLines } from '../src/engine/document-cache';
 
 const ids = (s: string) => [...s].map((c) => c.charCodeAt(0));
@@ -145,13 +146,6 @@ test('the store syncs by version, bounds the other documents and prepares same-l
   two.close('lib.py');
   assert.equal(two.get('lib.py'), undefined);
 });
-
-function softmax(a: Float32Array): number[] {
-  const m = Math.max(...a);
-  const e = [...a].map((x) => Math.exp(x - m));
-  const s = e.reduce((x, y) => x + y, 0);
-  return e.map((x) => x / s);
-}
 
 test('mixed logits have the mixture as their softmax', () => {
   const logits = Float32Array.from([2, 1, 0.5, -1, 0]);

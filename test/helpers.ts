@@ -14,3 +14,11 @@ export function tmpDir(prefix: string): string {
 export function python(args: string[]): string {
   return execFileSync(PYTHON, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 }
+
+/** The softmax of logits, as plain numbers (to check mixed distributions). */
+export function softmax(logits: Float32Array): number[] {
+  const m = Math.max(...logits);
+  const e = [...logits].map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CodeTokenizer } from '../src/engine/tokenizer';
 import { ChunkWords, continues, partialWord, WordMixer } from '../src/engine/word-cache';
+import { softmax } from './helpers';
 
 test('identifiers by prefix, with their counts (binary search over a sorted chunk)', () => {
   const w = new ChunkWords('parser.add_argument("x")\nparser.add_argument("y")\nadd_all = add_argument\nadd = 1');
@@ -41,13 +42,6 @@ const TEXTS = ['<0>', '<1>', '<2>', '<3>', '<4>', 'pt(', 'en', 'um', 'ent(', '('
 const tok = { tokenBytes: (id: number) => new TextEncoder().encode(id < 5 ? '' : TEXTS[id]) } as unknown as CodeTokenizer;
 const V = TEXTS.length;
 const id = (t: string) => TEXTS.indexOf(t);
-
-function softmax(l: Float32Array): number[] {
-  const m = Math.max(...l);
-  const e = [...l].map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
-}
 
 test('mixing moves the mass onto the tokens that spell a known identifier, by the model\'s own split', () => {
   // The model prefers "pt(" (add_argumpt); the file only knows add_argument.

@@ -37,7 +37,8 @@ export function mixture(pModel: number, ps: number[], lambdas: number[]): number
   return p;
 }
 
-function logSumExp(a: Float32Array, n: number): number {
+/** log Σ exp of the first n values, without overflow. */
+export function logSumExp(a: Float32Array, n: number): number {
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (a[i] > max) max = a[i];
   let sum = 0;

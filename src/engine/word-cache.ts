@@ -8,6 +8,7 @@
 // them, so the model still picks the tokenization):
 //   p'(t) = p(t) · ((1 - λ) + λ · Σ_c q_c · [t spells c on] / Z_c),   Z_c = Σ_{t spells c on} p(t)
 // with q_c the identifiers' shares of the counts and λ growing with the counts.
+import { logSumExp } from './cache-mix';
 import type { CodeTokenizer } from './tokenizer';
 
 const WORD_CHAR = /[\w$]/;
@@ -122,7 +123,7 @@ export class WordMixer {
     if (this.done) return false;
     const sofar = text.length >= this.wordStart ? text.slice(this.wordStart) : undefined;
     // Out of the word: it has ended, nothing more to do.
-    if (sofar !== undefined && !/^[\w$]*$/.test(sofar)) this.done = true;
+    if (sofar !== undefined && wordRun(sofar) < sofar.length) this.done = true;
     const live = this.done ? [] : this.candidates.filter(([c]) => sofar === undefined || c.startsWith(sofar));
     if (!live.length) {
       this.done = true;
@@ -131,11 +132,7 @@ export class WordMixer {
     // Before the word is reached (a healed token that began earlier), a token is judged by its part inside the word.
     const lead = this.wordStart - text.length;
     const rests = live.map(([c]) => (sofar === undefined ? c : c.slice(sofar.length)));
-    let max = -Infinity;
-    for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-    const p = new Float64Array(n);
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += p[i] = Math.exp(logits[i] - max);
+    const logZ = logSumExp(logits, n);
     const total = live.reduce((a, [, c]) => a + c, 0);
     const extra = new Float64Array(n);
     // Tokens that end before the word begins say nothing about it and keep their weight.
@@ -157,7 +154,7 @@ export class WordMixer {
       }
       for (let k = 0; k < live.length; k++) if (continues(t, rests[k], run)) {
         hits[k].push(id);
-        z[k] += p[id] / sum;
+        z[k] += Math.exp(logits[id] - logZ);
       }
     }
     hits.forEach((h, k) => {

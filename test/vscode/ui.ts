@@ -371,10 +371,11 @@ test('key-to-ghost-text latency with default settings', { timeout: 300_000 }, as
   const lines = inlineLog();
   for (const [name, r, from, to] of [['300 ms a key', typical, log0, log1], ['90 ms a key', fast, log1, lines?.length]] as const) {
     const requests = lines && from !== undefined && to !== undefined ? requestStats(lines.slice(from, to)) : 'extension log not found';
-    console.log(`key-to-ghost-text, ${name}: ${r.fresh.length} trials with a new request: ${r.fresh.length ? `${summary(r.fresh).text} [${r.fresh.map((v) => v.toFixed(0)).join(', ')}]` : 'none'}; ` +
+    const fresh = r.fresh.length ? summary(r.fresh) : undefined;
+    console.log(`key-to-ghost-text, ${name}: ${r.fresh.length} trials with a new request: ${fresh ? `${fresh.text} [${r.fresh.map((v) => v.toFixed(0)).join(', ')}]` : 'none'}; ` +
       `${r.kept.length} kept the earlier ghost text${r.kept.length ? ` (${summary(r.kept).text})` : ''}; ${r.missed} without ghost text within 5 s; ` +
       `${r.keys} keys, ${requests}`);
-    figures[`key-to-ghost-text, ${name}`] = { trials: r.fresh.length, p50Ms: r.fresh.length ? Math.round(summary(r.fresh).p50) : null, p95Ms: r.fresh.length ? Math.round(summary(r.fresh).p95) : null, keys: r.keys, requests };
+    figures[`key-to-ghost-text, ${name}`] = { trials: r.fresh.length, p50Ms: fresh ? Math.round(fresh.p50) : null, p95Ms: fresh ? Math.round(fresh.p95) : null, keys: r.keys, requests };
   }
   assert.ok(typical.fresh.length >= 10, `${typical.fresh.length} of 12 trials at a typical pace measured a new request (want >= 10)`);
   const { p50 } = summary(typical.fresh);
